@@ -1,0 +1,32 @@
+"""The errors nassim raises, all under one root.
+
+::
+
+    NassimError
+    ├── TreeError(ValueError)          a malformed file tree (JSON, path, entry)
+    ├── RsyncOptionError(ValueError)   an rsync option the model does not know or cannot parse
+    └── ContentError(ValueError)       content that cannot be materialized (known only by its digest)
+
+Each leaf also subclasses the builtin it refines, so callers can catch either.
+Messages name the place (file, path or option), the field and the reason.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ContentError", "NassimError", "RsyncOptionError", "TreeError"]
+
+
+class NassimError(Exception):
+    """Root of every error nassim raises on purpose."""
+
+
+class TreeError(NassimError, ValueError):
+    """A file tree (or its JSON form) is malformed."""
+
+
+class RsyncOptionError(NassimError, ValueError):
+    """An rsync argument is unknown to the model or malformed."""
+
+
+class ContentError(NassimError, ValueError):
+    """File content cannot be turned into bytes (it is known only by its digest)."""
