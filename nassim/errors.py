@@ -5,7 +5,8 @@
     NassimError
     ├── TreeError(ValueError)          a malformed file tree (JSON, path, entry)
     ├── RsyncOptionError(ValueError)   an rsync option the model does not know or cannot parse
-    └── ContentError(ValueError)       content that cannot be materialized (known only by its digest)
+    ├── ContentError(ValueError)       content that cannot be materialized (known only by its digest)
+    └── TopologyError(ValueError)      a test-bed topology (Helm values, manifests, quantity) that is malformed
 
 Each leaf also subclasses the builtin it refines, so callers can catch either.
 Messages name the place (file, path or option), the field and the reason.
@@ -13,7 +14,7 @@ Messages name the place (file, path or option), the field and the reason.
 
 from __future__ import annotations
 
-__all__ = ["ContentError", "NassimError", "RsyncOptionError", "TreeError"]
+__all__ = ["ContentError", "NassimError", "RsyncOptionError", "TopologyError", "TreeError"]
 
 
 class NassimError(Exception):
@@ -30,3 +31,7 @@ class RsyncOptionError(NassimError, ValueError):
 
 class ContentError(NassimError, ValueError):
     """File content cannot be turned into bytes (it is known only by its digest)."""
+
+
+class TopologyError(NassimError, ValueError):
+    """A test-bed topology (Helm values, rendered manifests or a quantity) is malformed."""

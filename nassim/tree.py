@@ -192,7 +192,13 @@ def same_content(a: File, b: File) -> bool:
         if ca == cb:
             return True
         if isinstance(ca, int):
-            return False
+            assert isinstance(cb, int)
+            # Distinct seeds are distinct streams, with two exceptions: random.Random
+            # seeds an int by its absolute value, and short prefixes of two streams can
+            # coincide (one byte: 1 in 256). Past 64 bytes a coincidence is out of reach.
+            if abs(ca) == abs(cb):
+                return True
+            return a.size <= 64 and synthetic_bytes(ca, a.size) == synthetic_bytes(cb, a.size)
     return content_sha1(a) == content_sha1(b)
 
 
@@ -205,6 +211,13 @@ def split_path(path: str) -> list[str]:
         return []
     if path.startswith("/"):
         raise TreeError(f"{path!r}: path must be relative to the tree root, not absolute")
+    try:
+        # Iteration sorts names by these bytes, and no file system stores a NUL.
+        encoded = os.fsencode(path)
+    except UnicodeEncodeError as exc:
+        raise TreeError(f"{path!r}: path cannot be encoded as a file name ({exc.reason})") from None
+    if b"\0" in encoded:
+        raise TreeError(f"{path!r}: path contains a NUL character")
     parts = path.split("/")
     for p in parts:
         if p in ("", ".", ".."):
@@ -471,6 +484,12 @@ class FileTree:
         """Write the tree into ``root`` (created if missing, else it must be empty),
         contents and mtimes included."""
         root = os.fspath(root)
+        # Refuse before touching the disk, so a refusal leaves nothing half-written.
+        for path, e in self.items():
+            if isinstance(e, File) and isinstance(e.content, Digest):
+                raise ContentError(
+                    f"{path!r}: content known only by its sha1 {e.content.sha1} cannot be written to disk"
+                )
         if os.path.lexists(root):
             if not os.path.isdir(root) or os.path.islink(root):
                 raise TreeError(f"{root}: exists and is not a directory")
@@ -545,7 +564,10 @@ def _entry_from_json(path: str, d: object) -> Entry:
         text = d["content"]
         if not isinstance(text, str):
             raise TreeError(f"{path!r}: 'content' must be a string (got {type(text).__name__})")
-        data = text.encode("utf-8")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise TreeError(f"{path!r}: 'content' cannot be encoded as UTF-8 ({exc.reason})") from None
         if len(data) != size:
             raise TreeError(f"{path!r}: 'size' is {size} but 'content' is {len(data)} bytes")
         return File(size, mtime, data)

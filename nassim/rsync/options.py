@@ -211,10 +211,7 @@ def parse_args(args: Sequence[str]) -> RsyncOptions:
                         f"rsync option '--modify-window' needs an integer number of seconds (got {raw!r})"
                     ) from None
             elif name == "exclude":
-                pattern = need_value()
-                if not pattern:
-                    raise RsyncOptionError("rsync option '--exclude' needs a non-empty pattern")
-                excludes.append(pattern)
+                excludes.append(need_value())
             elif name.startswith("no-") and name[3:] in _NEGATABLE and not eq:
                 values[_LONG[name[3:]]] = False
             elif name in _LONG or name in ("delete", "archive"):

@@ -1,0 +1,3 @@
+from nassim.cli import main
+
+main()
