@@ -153,7 +153,10 @@ def synthetic_bytes(seed: int, size: int) -> bytes:
     # Random.randbytes draws whole 32-bit words, least significant first, so
     # whole words are a prefix-consistent stream; a partial last word is not.
     whole = (size + 3) & ~3
-    return random.Random(seed).randbytes(whole)[:size]
+    # random.Random seeds an int by its absolute value; fold the sign in so that
+    # every int names its own stream.
+    key = 2 * seed if seed >= 0 else -2 * seed - 1
+    return random.Random(key).randbytes(whole)[:size]
 
 
 def content_bytes(f: File) -> bytes:
@@ -193,11 +196,8 @@ def same_content(a: File, b: File) -> bool:
             return True
         if isinstance(ca, int):
             assert isinstance(cb, int)
-            # Distinct seeds are distinct streams, with two exceptions: random.Random
-            # seeds an int by its absolute value, and short prefixes of two streams can
-            # coincide (one byte: 1 in 256). Past 64 bytes a coincidence is out of reach.
-            if abs(ca) == abs(cb):
-                return True
+            # Distinct seeds are distinct streams, but short prefixes of two streams
+            # can coincide (one byte: 1 in 256). Past 64 bytes that is out of reach.
             return a.size <= 64 and synthetic_bytes(ca, a.size) == synthetic_bytes(cb, a.size)
     return content_sha1(a) == content_sha1(b)
 
@@ -309,7 +309,7 @@ class FileTree:
     def get(self, path: str) -> Entry | None:
         """The entry at ``path``, or None."""
         node = self._node(path)
-        if type(node) is _DirNode:
+        if isinstance(node, _DirNode):
             return Dir(node.mtime_ns)
         return node
 
@@ -533,7 +533,7 @@ def _entry_from_json(path: str, d: object) -> Entry:
     if not isinstance(d, Mapping):
         raise TreeError(f"{path!r}: entry must be an object (got {type(d).__name__})")
     kind = d.get("type")
-    allowed = {"file": _FILE_KEYS, "dir": _DIR_KEYS, "symlink": _LINK_KEYS}.get(kind)  # type: ignore[call-overload]
+    allowed = {"file": _FILE_KEYS, "dir": _DIR_KEYS, "symlink": _LINK_KEYS}.get(kind if isinstance(kind, str) else "")
     if allowed is None:
         raise TreeError(f"{path!r}: 'type' must be 'file', 'dir' or 'symlink' (got {kind!r})")
     extra = sorted(set(d) - allowed)

@@ -51,6 +51,8 @@ __all__ = [
     "Outcome",
     "compare",
     "format_case",
+    "Stage",
+    "assert_agrees",
     "run_model",
     "run_real",
 ]
@@ -159,12 +161,12 @@ def _multiset_diff(name: str, model: Sequence[str], real: Sequence[str]) -> list
     return out
 
 
-def _stamped_now(model_mtime: int, model: Outcome, real: Outcome) -> bool:
+def _stamped_now(model_mtime: int, model: Outcome) -> bool:
     return model_mtime == model.now_lo_ns
 
 
 def _mtime_ok(m_mtime: int, r_mtime: int, model: Outcome, real: Outcome) -> bool:
-    if _stamped_now(m_mtime, model, real):
+    if _stamped_now(m_mtime, model):
         return real.now_lo_ns - NOW_SLACK_NS <= r_mtime <= real.now_hi_ns + NOW_SLACK_NS
     return m_mtime == r_mtime
 
@@ -192,7 +194,7 @@ def tree_diff(model: Outcome, real: Outcome) -> list[str]:
             assert isinstance(b, Symlink)
             same = same and a.target == b.target
         if not same:
-            note = " (model: now)" if _stamped_now(a.mtime_ns, model, real) else ""
+            note = " (model: now)" if _stamped_now(a.mtime_ns, model) else ""
             out.append(f"{path}: model {describe(a)}{note} / real {describe(b)}")
     return out
 
@@ -264,3 +266,58 @@ def entry_summary(tree: FileTree | None) -> str:
         else:
             rows.append(f"{path} {describe(e)}")
     return "\n".join(rows)
+
+
+# --- the three-stage check -----------------------------------------------------------------
+
+
+@attrs.frozen
+class Stage:
+    """One compared invocation: its name, its input, both outcomes, and the disagreements."""
+
+    name: str
+    dst_in: FileTree | None
+    args: tuple[str, ...]
+    model: Outcome
+    real: Outcome
+    problems: tuple[str, ...]
+
+
+def check_stages(src: FileTree, dst: FileTree | None, args: Sequence[str]) -> list[Stage]:
+    """Dry run, real run, then a second real run on what the first left (steady state).
+
+    Each stage gives the model the same input the real binary had: the second run
+    starts from the tree real rsync left, so a difference there is about the second
+    run alone. A usage error (real exit 1) ends the check after the first stage.
+    """
+    base = tempfile.mkdtemp(prefix="nassim-rsync-")
+    stages: list[Stage] = []
+    try:
+        src.to_path(os.path.join(base, "src"))
+        if dst is not None:
+            dst.to_path(os.path.join(base, "dst"))
+        current = dst
+        for name, stage_args in (("dry run", [*args, "-n"]), ("real run", list(args)), ("second run", list(args))):
+            real = _invoke(base, stage_args)
+            model = run_model(src, current, stage_args, now_ns=real.now_lo_ns)
+            problems = compare(model, real)
+            stages.append(Stage(name, current, tuple(stage_args), model, real, tuple(problems)))
+            if problems or real.refused is not None:
+                break
+            current = real.dst
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return stages
+
+
+def assert_agrees(src: FileTree, dst: FileTree | None, args: Sequence[str]) -> list[Stage]:
+    """Fail with a replayable report unless the model agrees with rsync in every stage."""
+    stages = check_stages(src, dst, args)
+    bad = [s for s in stages if s.problems]
+    if bad:
+        s = bad[0]
+        raise AssertionError(
+            f"model and real rsync disagree in the {s.name}:\n"
+            + format_case(src, s.dst_in, s.args, s.model, s.real, title=s.name)
+        )
+    return stages

@@ -200,7 +200,7 @@ EXCLUDES = (
 
 @st.composite
 def option_lists(draw: st.DrawFn) -> list[str]:
-    """An argument list from the options the model supports (without -i and operands)."""
+    """An argument list from the options the model supports (without -n, -i and operands)."""
     args: list[str] = []
     if draw(st.integers(0, 2)) == 0:
         args.append("-a")
@@ -211,8 +211,6 @@ def option_lists(draw: st.DrawFn) -> list[str]:
         flags = "".join(dict.fromkeys(extra + "".join(letters)))
         if flags:
             args.append("-" + flags)
-    if draw(st.booleans()):
-        args.append("-n")
     deletes = draw(
         st.lists(
             st.sampled_from(["--delete", "--delete-before", "--delete-during", "--delete-after", "--delete-delay"]),

@@ -54,9 +54,8 @@ def test_to_args_round_trips():
 
 def test_negated_archive_parts():
     """`--no-OPTION` switches a part of `-a` off again."""
-    assert not parse_args(["-a", "--no-owner", "--no-g"]).owner if False else not parse_args(
-        ["-a", "--no-owner"]
-    ).owner
+    o = parse_args(["-a", "--no-owner", "--no-times"])
+    assert not o.owner and not o.times and o.recursive
 
 
 @pytest.mark.parametrize(

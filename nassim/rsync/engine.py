@@ -229,6 +229,11 @@ class _Run:
                 return self.result(dst)
             self.messages.append(f"created directory {self.dst_name}")
             root.mtime_ns = self.now
+            if o.dry_run and o.existing and o.copies_contents:
+                # §5: a dry run only pretends to create the destination, so the generator
+                # finds "." missing and --existing skips it with everything below (a real
+                # run made it, and prints `cd+++++++++ ./` for it).
+                return self.result(dst)
         try:
             if o.copies_contents:
                 self.sync_dir(src._root, root, "", is_new=created, parent=None)
@@ -321,9 +326,13 @@ class _Run:
             dnode.mtime_ns = self.now
 
     def fix_dir_times(self) -> None:
-        # §10: rsync re-sets each synced directory's mtime at the end.
+        # §10: rsync re-sets each synced directory's mtime at the end, but only where it
+        # differs by the quick-check rule (§4): an untouched dir whose mtime is "equal"
+        # within the window keeps its own sub-second ns; one whose mtime a create or
+        # delete bumped gets the source mtime with full ns.
         for dnode, mtime in self.dir_fixups:
-            dnode.mtime_ns = self.stored_time(mtime)
+            if not self.same_time(dnode.mtime_ns, mtime) and self.vol.can_set_times:
+                dnode.mtime_ns = self.stored_time(mtime)
 
     # --- one entry -----------------------------------------------------------------
 

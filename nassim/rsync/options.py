@@ -162,6 +162,9 @@ def parse_args(args: Sequence[str]) -> RsyncOptions:
     counts = {"verbose": 0, "itemize": 0}
     excludes: list[str] = []
     operands: list[str] = []
+    # --delete-before, --delete-after, and the one during/delay setting (reference §6).
+    when: dict[str, DeleteMode] = {}
+    delete_named = False
     it = iter(args)
     only_operands = False
 
@@ -197,11 +200,12 @@ def parse_args(args: Sequence[str]) -> RsyncOptions:
             elif name in _LONG and not eq:
                 flag(_LONG[name])
             elif name == "delete" and not eq:
-                values["delete"] = values.get("delete") or "during"
-            elif name in ("delete-before", "delete-during", "delete-after", "delete-delay") and not eq:
-                values["delete"] = name.removeprefix("delete-")
-            elif name == "del" and not eq:
-                values["delete"] = "during"
+                delete_named = True
+            elif name in ("delete-before", "delete-after") and not eq:
+                when[name] = name.removeprefix("delete-")
+            elif name in ("delete-during", "delete-delay", "del") and not eq:
+                # One setting in rsync (options.c delete_during): the last of these wins.
+                when["during"] = "delay" if name == "delete-delay" else "during"
             elif name == "modify-window":
                 raw = need_value()
                 try:
@@ -230,6 +234,17 @@ def parse_args(args: Sequence[str]) -> RsyncOptions:
                 where = f" in {arg!r}" if len(arg) > 2 else ""
                 raise RsyncOptionError(f"rsync option '-{ch}'{where} is not supported by the nassim rsync model")
 
+    if len(when) > 1:
+        # rsync refuses this with exit 1, as a usage error.
+        raise RsyncOptionError(
+            "rsync options "
+            + " and ".join(f"'--delete-{mode}'" for mode in when.values())
+            + " choose different deletion times; give only one --delete-WHEN option"
+        )
+    if when:
+        values["delete"] = next(iter(when.values()))
+    elif delete_named:
+        values["delete"] = "during"
     if len(operands) == 1:
         raise RsyncOptionError(
             f"rsync needs both a source and a destination operand, or neither (got only {operands[0]!r})"
