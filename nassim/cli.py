@@ -28,12 +28,51 @@ def demo() -> None:
     run_demo(click.echo)
 
 
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option(
+    "--backend",
+    type=click.Choice(["sim"]),
+    default="sim",
+    show_default=True,
+    help="Where to run the scenario: the built-in simulator.",
+)
+def run(scenario: str, as_json: bool, seed: int | None, backend: str) -> None:
+    """Run SCENARIO (a YAML file) and print the report.
+
+    Exit status: 0 when every check passes, 1 when one fails, 2 for bad input.
+    """
+    import json
+
+    import attrs
+
+    from nassim.cluster import simulate
+    from nassim.report import build_report
+    from nassim.scenario import load_scenario
+
+    s = load_scenario(scenario)
+    if seed is not None:
+        s = attrs.evolve(s, seed=seed)
+    trace = simulate(s)
+    report = build_report(trace, scenario=s.name, duration=s.duration)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(report.render())
+    if not report.passed:
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes become one line on stderr and exit status 2."""
     try:
         cli.main(args=argv, prog_name="nassim", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)

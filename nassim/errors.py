@@ -5,6 +5,7 @@
     NassimError
     ├── TreeError(ValueError)          a malformed file tree (JSON, path, entry)
     ├── RsyncOptionError(ValueError)   an rsync option the model does not know or cannot parse
+    ├── ScenarioError(ValueError)      a scenario file or object with a wrong field
     ├── ContentError(ValueError)       content that cannot be materialized (known only by its digest)
     └── TopologyError(ValueError)      a test-bed topology (Helm values, manifests, quantity) that is malformed
 
@@ -14,7 +15,7 @@ Messages name the place (file, path or option), the field and the reason.
 
 from __future__ import annotations
 
-__all__ = ["ContentError", "NassimError", "RsyncOptionError", "TopologyError", "TreeError"]
+__all__ = ["ContentError", "NassimError", "RsyncOptionError", "ScenarioError", "TopologyError", "TreeError"]
 
 
 class NassimError(Exception):
@@ -35,3 +36,7 @@ class ContentError(NassimError, ValueError):
 
 class TopologyError(NassimError, ValueError):
     """A test-bed topology (Helm values, rendered manifests or a quantity) is malformed."""
+
+
+class ScenarioError(NassimError, ValueError):
+    """A scenario (YAML or Python) has a missing, unknown or invalid field."""

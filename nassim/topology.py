@@ -115,9 +115,7 @@ def parse_quantity(value: str | int | float) -> Fraction:
     if m is None:
         hint = ""
         if re.fullmatch(r"[+-]?[\d.]+(?:[KMGTPE]B|K|[KMGTPE]iB)", text):
-            hint = (
-                f"; Kubernetes spells binary units Ki, Mi, Gi and decimal ones k, M, G (e.g. {text[:-1]!r})"
-            )
+            hint = f"; Kubernetes spells binary units Ki, Mi, Gi and decimal ones k, M, G (e.g. {text[:-1]!r})"
             if text.endswith("iB"):
                 hint = f"; Kubernetes spells binary units without the B (e.g. {text[:-1]!r})"
             elif text.endswith("K"):
@@ -557,9 +555,7 @@ def check_sidecar_read_only(topology: Topology) -> list[Finding]:
     ]
 
 
-def check_capacity(
-    topology: Topology, vm: MinikubeVM | None = None, other: Resources | None = None
-) -> list[Finding]:
+def check_capacity(topology: Topology, vm: MinikubeVM | None = None, other: Resources | None = None) -> list[Finding]:
     """The pods' effective requests, plus ``other`` (say, the microservices), fit the VM.
 
     The scheduler counts requests, not usage: a pod that does not fit stays
@@ -601,9 +597,7 @@ def check_capacity(
     return out
 
 
-def static_checks(
-    topology: Topology, vm: MinikubeVM | None = None, other: Resources | None = None
-) -> list[Finding]:
+def static_checks(topology: Topology, vm: MinikubeVM | None = None, other: Resources | None = None) -> list[Finding]:
     """Every static check, in a stable order."""
     return [
         *check_sidecar_roles(topology),
@@ -720,12 +714,7 @@ def _enum(ctx: _Ctx, value: Any, path: str, cls: type[enum.Enum]) -> Any:
 
 
 def _interval(ctx: _Ctx, value: Any, path: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         ctx.fail(path, f"expected a positive number of seconds, got {_kind(value)} {value!r}")
     return float(value)
 
@@ -803,9 +792,7 @@ def load_values(path: str | os.PathLike[str]) -> Topology:
     }
     args_block = _mapping(ctx, init_block.get("args", {}), "initSync.args", [r.value for r in Role])
     init_args = {
-        role: _rsync_args(
-            ctx, args_block.get(role.value, default_init_args[role.value]), f"initSync.args.{role.value}"
-        )
+        role: _rsync_args(ctx, args_block.get(role.value, default_init_args[role.value]), f"initSync.args.{role.value}")
         for role in Role
     }
 
@@ -828,9 +815,7 @@ def load_values(path: str | os.PathLike[str]) -> Topology:
     sc_resources = _requests(ctx, sc_block.get("resources", {}), "sidecar.resources")
 
     if "servers" not in top:
-        ctx.fail(
-            "servers", "missing; list the NAS servers, e.g. servers: [{name: nas-output-1, role: output}]"
-        )
+        ctx.fail("servers", "missing; list the NAS servers, e.g. servers: [{name: nas-output-1, role: output}]")
     raw_servers = top["servers"]
     entries: list[tuple[str, dict[str, Any], Any]] = []
     if isinstance(raw_servers, dict):
@@ -867,9 +852,7 @@ def load_values(path: str | os.PathLike[str]) -> Topology:
         if has_sidecar:
             sidecar = Sidecar(
                 rsync_args=sc_args,
-                interval=_interval(
-                    ctx, own_sc.get("interval", sc_interval), _join(spath, "sidecar.interval")
-                ),
+                interval=_interval(ctx, own_sc.get("interval", sc_interval), _join(spath, "sidecar.interval")),
                 export_read_only=sc_read_only,
                 name=sc_name,
                 resources=sc_resources,
@@ -881,9 +864,7 @@ def load_values(path: str | os.PathLike[str]) -> Topology:
                 init=InitContainer(init_args[role], name=init_name, resources=init_resources),
                 sidecar=sidecar,
                 nfs=nfs,
-                export=_enum(
-                    ctx, body.get("exportVolume", export.value), _join(spath, "exportVolume"), ExportKind
-                ),
+                export=_enum(ctx, body.get("exportVolume", export.value), _join(spath, "exportVolume"), ExportKind),
                 order=order,
                 windows_folder=_str(
                     ctx, body.get("windowsFolder", f"{host_root}\\{name}\\"), _join(spath, "windowsFolder")
@@ -917,7 +898,11 @@ def _simple_commands(script: str) -> list[list[str]]:
     their targets are dropped, leading keywords (``while``, ``do``, ``exec``)
     and ``NAME=value`` assignments are skipped.
     """
-    lexer = shlex.shlex(re.sub(r"\\\n", " ", script), posix=True, punctuation_chars=_PUNCTUATION)
+    script = re.sub(r"\\\n", " ", script)  # line continuations
+    # The fd of a redirection (the 2 of 2>&1) touches its operator; a word before a space does not
+    # (the 30 of `sleep 30 >/dev/null`). shlex cannot tell them apart afterwards, so drop fds now.
+    script = re.sub(r"(?<=\s)\d+(?=[<>])", "", script)
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=_PUNCTUATION)
     lexer.whitespace = " \t\r"  # newlines end commands: keep them as punctuation
     lexer.whitespace_split = True
     commands: list[list[str]] = []
@@ -926,9 +911,7 @@ def _simple_commands(script: str) -> list[list[str]]:
     for token in lexer:
         if token and all(c in _PUNCTUATION for c in token):
             if "<" in token or ">" in token:
-                if current and current[-1].isdigit():
-                    current.pop()  # the fd of 2>&1
-                skip_next = True
+                skip_next = True  # the redirection's target
                 continue
             commands.append(current)
             current = []
@@ -955,15 +938,18 @@ class _Command:
     sleeps: tuple[tuple[str, ...], ...]
 
 
-def _parse_command(argv: list[str]) -> _Command:
+def _parse_command(ctx: _Ctx, path: str, argv: list[str]) -> _Command:
     # `sh -c SCRIPT` (or -ec, -xc, ...): the script is the next argument.
     if len(argv) >= 3 and _program(argv[0]) in _SHELLS and argv[1].startswith("-") and "c" in argv[1]:
-        commands = _simple_commands(argv[2])
+        try:
+            commands = _simple_commands(argv[2])
+        except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
+            ctx.fail(path, f"cannot split the shell script into words: {exc}")
     else:
         commands = [argv]
     return _Command(
         rsync=tuple(tuple(c[1:]) for c in commands if _program(c[0]) == "rsync"),
-        sleeps=tuple(tuple(c[1:]) for c in commands if c[0] == "sleep"),
+        sleeps=tuple(tuple(c[1:]) for c in commands if _program(c[0]) == "sleep"),
     )
 
 
@@ -1031,9 +1017,7 @@ def _documents(ctx: _Ctx, docs: list[Any]) -> Iterator[tuple[int, dict[str, Any]
             continue
         path = f"document {i + 1}"
         if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
-            ctx.fail(
-                path, f"expected a Kubernetes object (a mapping with apiVersion and kind), got {_kind(doc)}"
-            )
+            ctx.fail(path, f"expected a Kubernetes object (a mapping with apiVersion and kind), got {_kind(doc)}")
         if doc["kind"] == "List":
             for j, item in enumerate(_list(ctx, doc.get("items"), f"{path}: items")):
                 if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
@@ -1145,14 +1129,10 @@ def _server_from_workload(
         volume_paths[vname] = f"{spec_path}.volumes[{j}]"
     claim_templates: set[str] = set()
     if doc["kind"] == "StatefulSet":
-        for j, t in enumerate(
-            _list(ctx, doc["spec"].get("volumeClaimTemplates", []), "spec.volumeClaimTemplates")
-        ):
+        for j, t in enumerate(_list(ctx, doc["spec"].get("volumeClaimTemplates", []), "spec.volumeClaimTemplates")):
             t = _mapping(ctx, t, f"spec.volumeClaimTemplates[{j}]")
             meta_t = _mapping(ctx, t.get("metadata"), f"spec.volumeClaimTemplates[{j}].metadata")
-            claim_templates.add(
-                _str(ctx, meta_t.get("name"), f"spec.volumeClaimTemplates[{j}].metadata.name")
-            )
+            claim_templates.add(_str(ctx, meta_t.get("name"), f"spec.volumeClaimTemplates[{j}].metadata.name"))
 
     init_path = _join(spec_path, "initContainers")
     regular: list[tuple[int, str, dict[str, Any]]] = []
@@ -1173,9 +1153,7 @@ def _server_from_workload(
             f"expected exactly one regular init container (the seed copy), found {len(regular)}",
         )
     if len(sidecars) > 1:
-        ctx.fail(
-            init_path, f"expected at most one native sidecar (restartPolicy: Always), found {len(sidecars)}"
-        )
+        ctx.fail(init_path, f"expected at most one native sidecar (restartPolicy: Always), found {len(sidecars)}")
     apps = _list(ctx, spec.get("containers"), _join(spec_path, "containers"))
     if len(apps) != 1:
         ctx.fail(
@@ -1189,14 +1167,21 @@ def _server_from_workload(
         return f"{cpath} ({c['name']})" if isinstance(c.get("name"), str) else cpath
 
     def mounts(cpath: str, c: dict[str, Any]) -> list[dict[str, Any]]:
-        items = _list(ctx, c.get("volumeMounts", []), _join(cpath, "volumeMounts"))
-        return [_mapping(ctx, m, f"{cpath}.volumeMounts[{k}]") for k, m in enumerate(items)]
+        out = []
+        for k, m in enumerate(_list(ctx, c.get("volumeMounts", []), _join(cpath, "volumeMounts"))):
+            mpath = f"{cpath}.volumeMounts[{k}]"
+            m = _mapping(ctx, m, mpath)
+            _str(ctx, m.get("name"), _join(mpath, "name"))
+            _str(ctx, m.get("mountPath"), _join(mpath, "mountPath"))
+            _bool(ctx, m.get("readOnly", False), _join(mpath, "readOnly"))
+            out.append(m)
+        return out
 
     # The seed copy: Windows (hostPath) -> export.
     j_init, ipath, ic = regular[0]
     init_name = _name(ctx, ic.get("name"), _join(ipath, "name"))
     init_cmd_path = f"{label(ipath, ic)}.command"
-    init_args = _one_rsync(ctx, init_cmd_path, _parse_command(_argv(ctx, ic, ipath)))
+    init_args = _one_rsync(ctx, init_cmd_path, _parse_command(ctx, init_cmd_path, _argv(ctx, ic, ipath)))
     init_opts = parse_args(init_args)
     if init_opts.source is None or init_opts.destination is None:
         ctx.fail(init_cmd_path, "rsync needs a source and a destination")
@@ -1204,9 +1189,7 @@ def _server_from_workload(
     src_mount = _mount_for(init_mounts, init_opts.source)
     dst_mount = _mount_for(init_mounts, init_opts.destination)
     if src_mount is None:
-        ctx.fail(
-            f"{label(ipath, ic)}.volumeMounts", f"no volume is mounted at the rsync source {init_opts.source}"
-        )
+        ctx.fail(f"{label(ipath, ic)}.volumeMounts", f"no volume is mounted at the rsync source {init_opts.source}")
     if dst_mount is None:
         ctx.fail(
             f"{label(ipath, ic)}.volumeMounts",
@@ -1219,9 +1202,7 @@ def _server_from_workload(
             f"the init container reads {init_opts.source} from volume {src_mount.get('name')!r}, "
             "which must be a hostPath volume (the minikube mount of the Windows folder)",
         )
-    host_path = _str(
-        ctx, windows_volume["hostPath"].get("path"), f"{volume_paths[src_mount['name']]}.hostPath.path"
-    )
+    host_path = _str(ctx, windows_volume["hostPath"].get("path"), f"{volume_paths[src_mount['name']]}.hostPath.path")
     if not _under(host_path, mount_path) or host_path.rstrip("/") == mount_path:
         ctx.fail(
             f"{volume_paths[src_mount['name']]}.hostPath.path",
@@ -1235,8 +1216,7 @@ def _server_from_workload(
     if export_volume is not None and "emptyDir" in export_volume:
         export = ExportKind.EMPTY_DIR
     elif export_name in claim_templates or (
-        export_volume is not None
-        and ("persistentVolumeClaim" in export_volume or "hostPath" in export_volume)
+        export_volume is not None and ("persistentVolumeClaim" in export_volume or "hostPath" in export_volume)
     ):
         export = ExportKind.PERSISTENT
     else:
@@ -1258,12 +1238,10 @@ def _server_from_workload(
         j_sc, spath, sc = sidecars[0]
         sc_name = _name(ctx, sc.get("name"), _join(spath, "name"))
         sc_cmd_path = f"{label(spath, sc)}.command"
-        cmd = _parse_command(_argv(ctx, sc, spath))
+        cmd = _parse_command(ctx, sc_cmd_path, _argv(ctx, sc, spath))
         sc_args = _one_rsync(ctx, sc_cmd_path, cmd)
         if len(cmd.sleeps) != 1:
-            ctx.fail(
-                sc_cmd_path, f"expected exactly one sleep command in the sync loop, found {len(cmd.sleeps)}"
-            )
+            ctx.fail(sc_cmd_path, f"expected exactly one sleep command in the sync loop, found {len(cmd.sleeps)}")
         interval = _sleep_seconds(ctx, sc_cmd_path, cmd.sleeps[0], _container_env(ctx, sc, spath))
         sc_opts = parse_args(sc_args)
         if sc_opts.source is None:
@@ -1280,11 +1258,7 @@ def _server_from_workload(
                 f"the sidecar reads {sc_opts.source} from volume {sc_src_mount.get('name')!r}, "
                 f"not from the export {export_name!r}",
             )
-        read_only = sc_src_mount.get("readOnly", False)
-        if not isinstance(read_only, bool):
-            ctx.fail(
-                f"{label(spath, sc)}.volumeMounts.readOnly", f"expected true or false, got {read_only!r}"
-            )
+        read_only: bool = sc_src_mount.get("readOnly", False)
         sidecar = Sidecar(
             rsync_args=sc_args,
             interval=interval,

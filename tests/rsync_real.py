@@ -12,7 +12,9 @@ Comparison rules (:func:`compare`):
 - stdout messages of interest (``created directory``, ``cannot delete
   non-empty directory: X``, ``skipping ...``) as a multiset;
 - stderr lines, without rsync's closing ``rsync error:``/``rsync warning:``
-  summary (it names a source line of main.c), as a multiset;
+  summary (it names a source line of main.c), as a multiset; rsync prints some
+  paths absolutely (``full_fname``), so the temporary directory's prefix is
+  stripped from both stdout and stderr lines;
 - the exit code;
 - the destination afterwards: types, sizes, content, symlink targets exactly;
   mtimes to the nanosecond, with one exception, the **"now" rule**: the model
@@ -132,7 +134,11 @@ def _invoke(base: str, args: Sequence[str]) -> Outcome:
     items, msgs = _split_stdout(out)
     dst_path = os.path.join(base, "dst")
     tree = FileTree.from_path(dst_path) if os.path.lexists(dst_path) else None
-    errors = tuple(ln for ln in err if not ln.startswith(_SUMMARY))
+    # rsync names some paths absolutely (full_fname() prepends the cwd it chdir'd to):
+    # the model only knows them relative to the run's cwd, so strip that prefix.
+    prefix = os.path.realpath(base) + "/"
+    errors = tuple(ln.replace(prefix, "") for ln in err if not ln.startswith(_SUMMARY))
+    msgs = tuple(ln.replace(prefix, "") for ln in msgs)
     refused = "\n".join(err) if proc.returncode == 1 else None
     return Outcome(proc.returncode, items, msgs, errors, tree, lo, hi, refused)
 

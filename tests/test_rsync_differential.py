@@ -30,6 +30,7 @@ MAX_EXAMPLES = 300 if settings.default.derandomize else settings.default.max_exa
 
 @settings(
     max_examples=MAX_EXAMPLES,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(pair=tree_pairs(), args=option_lists())

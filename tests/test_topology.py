@@ -172,9 +172,7 @@ def test_negative_requests_are_rejected() -> None:
 
 @given(
     st.integers(min_value=0, max_value=10**6),
-    st.sampled_from(
-        [("", 1), ("k", 10**3), ("M", 10**6), ("G", 10**9), ("Ki", 2**10), ("Mi", 2**20), ("Gi", 2**30)]
-    ),
+    st.sampled_from([("", 1), ("k", 10**3), ("M", 10**6), ("G", 10**9), ("Ki", 2**10), ("Mi", 2**20), ("Gi", 2**30)]),
 )
 def test_memory_suffixes_scale_integers(n: int, suffix: tuple[str, int]) -> None:
     """An integer with a suffix is that integer times the suffix's factor."""
@@ -253,17 +251,14 @@ def test_sidecar_is_expected_on_output_servers_only() -> None:
     topo = reference_topology()
     sidecar = topo.server("nas-output-1").sidecar
     servers = [
-        attrs.evolve(s, sidecar=sidecar) if s.name == "nas-input-2" else s
-        for s in topo
-        if s.name != "nas-output-1"
+        attrs.evolve(s, sidecar=sidecar) if s.name == "nas-input-2" else s for s in topo if s.name != "nas-output-1"
     ]
     servers.append(attrs.evolve(topo.server("nas-output-1"), sidecar=None))
     assert check_sidecar_roles(Topology(servers)) == [
         Finding(
             "sidecar-unexpected",
             "nas-input-2",
-            "input server runs sidecar 'sync-to-windows': "
-            "only output servers sync their export back to Windows",
+            "input server runs sidecar 'sync-to-windows': only output servers sync their export back to Windows",
         ),
         Finding(
             "sidecar-missing",
@@ -509,9 +504,7 @@ def test_values_sidecar_can_be_disabled_and_reordered(tmp_path: Path) -> None:
     """``sidecar.enabled: false`` removes every sidecar; ``order`` says where it is declared."""
     off = load_values(write(tmp_path, "sidecar: {enabled: false}\nservers: [{name: a, role: output}]\n"))
     assert off.server("a").sidecar is None
-    first = load_values(
-        write(tmp_path, "sidecar: {order: sidecar-first}\nservers: [{name: a, role: output}]\n")
-    )
+    first = load_values(write(tmp_path, "sidecar: {order: sidecar-first}\nservers: [{name: a, role: output}]\n"))
     assert first.server("a").order is ContainerOrder.SIDECAR_FIRST
 
 
@@ -519,8 +512,7 @@ def test_values_sidecar_can_be_disabled_and_reordered(tmp_path: Path) -> None:
     ("text", "reason"),
     [
         (
-            "servers:\n  - {name: a, role: input}\n  - {name: b, role: output}\n"
-            "  - {name: c, role: ouptut}\n",
+            "servers:\n  - {name: a, role: input}\n  - {name: b, role: output}\n  - {name: c, role: ouptut}\n",
             "servers[2].role: expected one of input, output, backup (got 'ouptut')",
         ),
         (
@@ -628,9 +620,7 @@ def test_manifests_read_a_kubectl_list(tmp_path: Path) -> None:
         ("sleep 2m", {}, 120),
     ],
 )
-def test_sleep_interval_is_read_from_the_loop(
-    tmp_path: Path, sleep: str, env: dict[str, str], interval: float
-) -> None:
+def test_sleep_interval_is_read_from_the_loop(tmp_path: Path, sleep: str, env: dict[str, str], interval: float) -> None:
     """The interval is the sleep's argument: a literal, or a variable from the container's env."""
     docs = shipped_docs()
     sc = sidecar_of(docs, "nas-output-1")
@@ -648,7 +638,7 @@ def test_command_split_over_command_and_args(tmp_path: Path) -> None:
     sc["args"] = [
         "# upload loop\nwhile true; do\n"
         "  rsync -a --modify-window=1 \\\n    /nfs-data/ /windows-mount/ 2>&1 | tail -1\n"
-        "  sleep 7; done\n"
+        "  /bin/sleep 7 >/dev/null; done\n"
     ]
     init = pod_spec(docs, "nas-output-1")["initContainers"][0]
     init["command"] = ["rsync", "-av", "/windows-mount/", "/nfs-data/"]
@@ -726,9 +716,7 @@ SPEC = "spec.template.spec"
         ),
         (
             "nas-input-2",
-            lambda d, docs: _init("nas-input-2", docs)["command"].__setitem__(
-                2, "cp -a /windows-mount/. /nfs-data/"
-            ),
+            lambda d, docs: _init("nas-input-2", docs)["command"].__setitem__(2, "cp -a /windows-mount/. /nfs-data/"),
             f"Deployment nas-input-2 (document 4): {SPEC}.initContainers[0] (sync-windows-data).command: "
             "expected exactly one rsync command, found no rsync command",
         ),
@@ -756,6 +744,14 @@ SPEC = "spec.template.spec"
         (
             "nas-output-1",
             lambda d, docs: _init("nas-output-1", docs, 1)["command"].__setitem__(
+                2, 'echo "starting\nwhile true; do rsync -av /nfs-data/ /windows-mount/; sleep 30; done'
+            ),
+            f"Deployment nas-output-1 (document 8): {SPEC}.initContainers[1] (sync-to-windows).command: "
+            "cannot split the shell script into words: No closing quotation",
+        ),
+        (
+            "nas-output-1",
+            lambda d, docs: _init("nas-output-1", docs, 1)["command"].__setitem__(
                 2, "while true; do rsync -av /nfs-data/ /windows-mount/; done"
             ),
             f"Deployment nas-output-1 (document 8): {SPEC}.initContainers[1] (sync-to-windows).command: "
@@ -764,8 +760,7 @@ SPEC = "spec.template.spec"
         (
             "nas-backup",
             lambda d, docs: (
-                d["metadata"]["labels"].pop("nas-role")
-                and d["spec"]["template"]["metadata"]["labels"].pop("nas-role")
+                d["metadata"]["labels"].pop("nas-role") and d["spec"]["template"]["metadata"]["labels"].pop("nas-role")
             ),
             "Deployment nas-backup (document 14): metadata.labels.nas-role: "
             "missing; label each workload with its role (input, output or backup)",
@@ -784,9 +779,7 @@ SPEC = "spec.template.spec"
         ),
         (
             "nas-input-1",
-            lambda d, docs: pod_spec(docs, "nas-input-1")["volumes"][1]["hostPath"].__setitem__(
-                "path", "/data/x"
-            ),
+            lambda d, docs: pod_spec(docs, "nas-input-1")["volumes"][1]["hostPath"].__setitem__("path", "/data/x"),
             f"Deployment nas-input-1 (document 2): {SPEC}.volumes[1].hostPath.path: "
             "'/data/x' is not under the minikube mount '/mnt/simulator-data' of 'C:\\simulator-data'; "
             "pass load_manifests(..., mount_path=..., windows_root=...) to say where Windows is mounted",
@@ -801,9 +794,7 @@ SPEC = "spec.template.spec"
         ),
         (
             "nas-output-2",
-            lambda d, docs: _init("nas-output-2", docs, 1)["volumeMounts"][0].__setitem__(
-                "name", "windows-mount"
-            ),
+            lambda d, docs: _init("nas-output-2", docs, 1)["volumeMounts"][0].__setitem__("name", "windows-mount"),
             f"Deployment nas-output-2 (document 10): "
             f"{SPEC}.initContainers[1] (sync-to-windows).volumeMounts: "
             "the sidecar reads /nfs-data/ from volume 'windows-mount', not from the export 'nfs-data'",
@@ -824,9 +815,9 @@ SPEC = "spec.template.spec"
         ),
         (
             "nas-input-3",
-            lambda d, docs: pod_spec(docs, "nas-input-3")["containers"][0]["resources"][
-                "requests"
-            ].__setitem__("cpu", "a lot"),
+            lambda d, docs: pod_spec(docs, "nas-input-3")["containers"][0]["resources"]["requests"].__setitem__(
+                "cpu", "a lot"
+            ),
             f"Deployment nas-input-3 (document 6): {SPEC}.containers[0].resources.requests.cpu: "
             "'a lot' is not a Kubernetes quantity (e.g. 32Mi, 100m, 0.5, 1Gi, 500M)",
         ),

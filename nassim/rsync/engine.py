@@ -176,6 +176,8 @@ class _Run:
         self.delayed_deletes: list[tuple[_DirNode, str, str]] = []
         # Directories whose mtime rsync fixes at the end (§10), with their source mtime.
         self.dir_fixups: list[tuple[_DirNode, int]] = []
+        # Non-directories standing where a source directory is (--ignore-existing keeps them).
+        self.path_fixups: list[tuple[_DirNode, str, int]] = []
         self.changed_dirs: set[int] = set()
 
     # --- output -----------------------------------------------------------------
@@ -217,7 +219,14 @@ class _Run:
             return self.result(dst)
         if not o.recursive and o.copies_contents:
             self.messages.append("skipping directory .")
-            return self.result(dst)
+            if dst is not None:
+                return self.result(dst)
+            # The receiver still creates a missing destination (§2), stamped "now".
+            if self.vol.read_only:
+                self.error(f'rsync: [Receiver] mkdir "{self.dst_name}" failed: Read-only file system (30)', 11)
+                return self.result(dst)
+            self.messages.append(f"created directory {self.dst_name}")
+            return self.result(dst if o.dry_run else FileTree(self.now))
         work = FileTree() if dst is None else dst.copy()
         if dst is not None:
             self.stats["dst_stat"] += 1  # the destination root itself
@@ -235,6 +244,8 @@ class _Run:
                 # run made it, and prints `cd+++++++++ ./` for it).
                 return self.result(dst)
         try:
+            if o.delete == "before" and not created:
+                self.delete_pass(src._root, root)
             if o.copies_contents:
                 self.sync_dir(src._root, root, "", is_new=created, parent=None)
             else:
@@ -291,7 +302,7 @@ class _Run:
             dnode.mtime_ns = self.now
 
         names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
-        if o.delete is not None and not is_new:
+        if o.delete is not None and o.delete != "before" and not is_new:
             self.delete_in_dir(snode, dnode, rel, names)
         subdirs: list[str] = []
         for name in names:
@@ -333,6 +344,10 @@ class _Run:
         for dnode, mtime in self.dir_fixups:
             if not self.same_time(dnode.mtime_ns, mtime) and self.vol.can_set_times:
                 dnode.mtime_ns = self.stored_time(mtime)
+        for dparent, name, mtime in self.path_fixups:
+            f = dparent.children.get(name)
+            if isinstance(f, File) and not self.same_time(f.mtime_ns, mtime) and self.vol.can_set_times:
+                dparent.children[name] = attrs.evolve(f, mtime_ns=self.stored_time(mtime))
 
     # --- one entry -----------------------------------------------------------------
 
@@ -352,15 +367,12 @@ class _Run:
                 return
             if type(dcur) is not _DirNode:
                 if o.ignore_existing:
-                    # §5: not replaced; the children cannot be looked up under a file.
-                    self.stats["scanned"] += 1
-                    for child in ordered(snode.children):
-                        if self.excluded(rel, child, snode.children[child]):
-                            continue
-                        self.error(
-                            f'rsync: [generator] recv_generator: failed to stat "{self.full(_join(rel, child))}":'
-                            " Not a directory (20)"
-                        )
+                    self.blocked_dir(snode, rel)
+                    if o.times and not o.omit_dir_times and isinstance(dcur, File):
+                        # §10: the end-of-run touch-up of directory times goes by path, so
+                        # the file standing where the directory should be gets its mtime.
+                        assert existing is not None
+                        self.path_fixups.append((dparent, existing, snode.mtime_ns))
                     return
                 # §8: a file or symlink in the way of a directory goes silently.
                 assert existing is not None
@@ -376,12 +388,62 @@ class _Run:
         self.stats["scanned"] += 1
         if isinstance(snode, Symlink):
             if not o.links:
+                # generator.c: --existing/--ignore-existing skip silently before this check.
+                if (o.existing and dcur is None) or (o.ignore_existing and dcur is not None):
+                    return
                 self.messages.append(f'skipping non-regular file "{rel}"')
                 return
             self.sync_symlink(name, snode, dparent, rel, existing, dcur)
             return
         assert isinstance(snode, File)
         self.sync_file(name, snode, dparent, rel, existing, dcur)
+
+    def blocked_dir(self, snode: _DirNode, rel: str) -> None:
+        """§5: --ignore-existing keeps a non-directory where the source has a directory.
+
+        The generator still walks the source directory's contents, and every lookup
+        under the file fails with ENOTDIR: files cannot be stat'ed, symlinks and
+        subdirectories cannot be made (a dry run only pretends to make them, so it
+        itemizes them, and a pretend-missing subdirectory's contents as new).
+        """
+        o = self.o
+        self.stats["scanned"] += 1
+        if o.delete in ("during", "delay"):
+            # delete-during opens every transfer directory to list it (delete-before and
+            # delete-after skip paths that are not directories).
+            self.error(f'rsync: [generator] opendir "{self.full(rel)}" failed: Not a directory (20)')
+        names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
+        if names and not o.perms:
+            # Without -p the generator asks for the parent's default ACL, which fails here;
+            # rsync reports it and falls back on the umask (not an error).
+            self.errors.append(
+                f"default_perms_for_dir: sys_acl_get_file({rel}, ACL_TYPE_DEFAULT): "
+                "Permission denied, falling back on umask"
+            )
+        for n in names:
+            child = snode.children[n]
+            crel = _join(rel, n)
+            if type(child) is _DirNode:
+                if o.dry_run:
+                    self.sync_dir(child, _DirNode(self.now), crel, is_new=True, parent=None)
+                    continue
+                self.stats["scanned"] += 1
+                self.item("cd+++++++++", crel + "/")
+                self.error(f'rsync: [generator] recv_generator: mkdir "{self.full(crel)}" failed: Not a directory (20)')
+                self.errors.append("*** Skipping any contents from this failed directory ***")
+                continue
+            self.stats["scanned"] += 1
+            if isinstance(child, Symlink):
+                if not o.links:
+                    self.messages.append(f'skipping non-regular file "{crel}"')
+                elif o.dry_run:
+                    self.item("cL+++++++++", f"{crel} -> {child.target}")
+                else:
+                    self.error(
+                        f'rsync: [generator] symlink "{self.full(crel)}" -> "{child.target}" failed: Not a directory (20)'
+                    )
+                continue
+            self.error(f'rsync: [generator] recv_generator: failed to stat "{self.full(crel)}": Not a directory (20)')
 
     def make_dir(self, dparent: _DirNode, name: str) -> _DirNode | None:
         if self.vol.read_only:
@@ -437,7 +499,8 @@ class _Run:
                         dparent.children[existing] = Symlink(dcur.target, self.link_time(s))
                 return
             self.put(dparent, name, existing, Symlink(s.target, self.link_time(s)))
-            self.item("cLc" + ("t" if tflag else ".") + ".......", shown)
+            # Without -t a re-created link gets "now": itemized as `T` (§15).
+            self.item("cLc." + self.time_flag(dcur.mtime_ns, s.mtime_ns) + "......", shown)
             return
         if type(dcur) is _DirNode:
             if not self.make_room(dparent, existing, rel, "symlink"):
@@ -480,8 +543,12 @@ class _Run:
             if tflag:
                 self.item(".f..t......", rel)
                 self.stats["attr_updates"] += 1
-                if not o.dry_run:
-                    dparent.children[existing] = File(dcur.size, self.stored_time(s.mtime_ns), dcur.content)
+            # §4: after a --checksum match rsync sets the time with full accuracy
+            # (ATTRS_ACCURATE_TIME), so a mtime "equal" within the window still gets the
+            # source's exact ns, silently; otherwise only a differing mtime is set.
+            exact = o.checksum and o.times and dcur.mtime_ns != s.mtime_ns
+            if (tflag or exact) and not o.dry_run:
+                dparent.children[existing] = File(dcur.size, self.stored_time(s.mtime_ns), dcur.content)
             return
         flags = (
             ("c" if o.checksum and not same_content(s, dcur) else ".")
@@ -584,12 +651,42 @@ class _Run:
         """Write ``entry`` as ``name`` (replacing ``existing``, which may differ in case)."""
         if self.o.dry_run:
             return
+        # §11: --inplace rewrites an existing file's data where it is; no entry is created
+        # or renamed in the directory, so the kernel leaves the directory's mtime alone.
+        in_place = (
+            self.o.inplace
+            and existing == name
+            and isinstance(entry, File)
+            and isinstance(dparent.children.get(name), File)
+        )
         if existing is not None and existing != name:
             del dparent.children[existing]
         dparent.children[name] = entry
-        self.touch_dir(dparent)
+        if not in_place:
+            self.touch_dir(dparent)
 
     # --- deletion (§6, delete.c) -------------------------------------------------------
+
+    def delete_pass(self, src_root: _DirNode, dst_root: _DirNode) -> None:
+        """§6 ``--delete-before``: clean every directory of the transfer before anything
+        else happens. The deletions bump the directories' mtimes first, so a real run
+        then itemizes those directories as ``.d..t......`` (a dry run does not)."""
+        if self.o.copies_contents:
+            self._delete_pass(src_root, dst_root, "")
+            return
+        name = self.o.source_name
+        top = dst_root.children.get(name)
+        if type(top) is _DirNode:
+            self._delete_pass(src_root, top, name)
+
+    def _delete_pass(self, snode: _DirNode, dnode: _DirNode, rel: str) -> None:
+        names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
+        self.delete_in_dir(snode, dnode, rel, names)
+        for n in names:
+            schild = snode.children[n]
+            dchild = dnode.children.get(n)
+            if type(schild) is _DirNode and type(dchild) is _DirNode:
+                self._delete_pass(schild, dchild, _join(rel, n))
 
     def delete_in_dir(self, snode: _DirNode, dnode: _DirNode, rel: str, names: list[str]) -> None:
         """Delete destination entries of ``rel`` that the source list lacks (reverse order)."""

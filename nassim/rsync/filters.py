@@ -1,11 +1,13 @@
 """rsync's ``--exclude`` patterns (the simple, wildcard form), compiled to a predicate.
 
-Rules (rsync(1) "INCLUDE/EXCLUDE PATTERN RULES"; reference §7):
-a leading ``/`` anchors at the transfer root; a trailing ``/`` matches
-directories only; a pattern with no ``/`` (or ``**``) matches the final
-component at any depth; one with a ``/`` matches the last as many components
-of the path; one with ``**`` matches the path or any suffix of it that starts
-after a ``/``. ``*`` and ``?`` never cross a ``/``; ``**`` does.
+Rules (rsync(1) "INCLUDE/EXCLUDE PATTERN RULES"; reference §7; exclude.c
+``add_rule``/``rule_matches``): a leading ``/`` anchors at the transfer root;
+a trailing ``/`` matches directories only; a pattern with no ``/`` (or
+``**``) matches the final component at any depth; one with a ``/`` matches
+the last as many components of the path; one with ``**`` matches the path or
+any suffix of it that starts after a ``/``, and a leading ``**/`` may match
+zero directories (``**/keep`` matches a top-level ``keep``). ``*`` and ``?``
+never cross a ``/``; ``**`` does.
 """
 
 from __future__ import annotations
@@ -25,14 +27,11 @@ def _wild_to_regex(pattern: str) -> str:
     while i < n:
         c = pattern[i]
         if c == "*":
-            if pattern.startswith("***", i) and i + 3 == n and (i == 0 or pattern[i - 1] == "/"):
-                # "dir/***" matches the directory itself and everything inside it.
-                out[-1:] = ["(?:/.*)?"] if out and out[-1] == "/" else [".*"]
-                i += 3
-                continue
             if pattern.startswith("**", i):
+                # wildmatch: a run of two or more stars matches anything, "/" included.
                 out.append(".*")
-                i += 2
+                while i < n and pattern[i] == "*":
+                    i += 1
                 continue
             out.append("[^/]*")
         elif c == "?":
@@ -59,39 +58,58 @@ def _wild_to_regex(pattern: str) -> str:
 
 
 class _Rule:
-    __slots__ = ("anchored", "dir_only", "regex", "slash_count", "wild2")
+    """One exclude rule, parsed like exclude.c ``add_rule`` and matched like ``rule_matches``."""
+
+    __slots__ = ("anchored", "dir_only", "regex", "slash_count", "wild2", "wild2_prefix", "wild3_suffix")
 
     def __init__(self, pattern: str) -> None:
-        self.dir_only = pattern.endswith("/")
+        # One trailing slash (not a lone "/") means "directories only".
+        self.dir_only = len(pattern) > 1 and pattern.endswith("/")
         if self.dir_only:
-            pattern = pattern.rstrip("/")
+            pattern = pattern[:-1]
+        self.slash_count = pattern.count("/")  # a leading "/" counts too
+        self.wild2 = "**" in pattern
+        self.wild2_prefix = pattern.startswith("**")
+        self.wild3_suffix = self.wild2 and pattern.endswith("***")
         self.anchored = pattern.startswith("/")
         if self.anchored:
-            pattern = pattern.lstrip("/")
-        self.wild2 = "**" in pattern
-        self.slash_count = pattern.count("/")
+            pattern = pattern[1:]
         self.regex = re.compile(_wild_to_regex(pattern), re.DOTALL)
 
     def matches(self, path: str, is_dir: bool) -> bool:
-        if self.dir_only and not is_dir:
+        if not path:
             return False
-        if self.anchored:
-            return self.regex.fullmatch(path) is not None
-        if self.wild2:
-            # Match the whole path or any tail that starts after a slash.
-            if self.regex.fullmatch(path):
+        if not self.slash_count and not self.wild2:
+            # No "/" and no "**": only the name itself is matched.
+            text = path.rpartition("/")[2]
+        elif self.wild2_prefix:
+            # A leading "**" may also match zero directories: match against "/" + path.
+            text = "/" + path
+        else:
+            text = path
+        if is_dir:
+            if self.wild3_suffix:
+                # "dir/***" matches the directory itself as well as everything inside.
+                text += "/"
+        elif self.dir_only:
+            return False
+        if not self.anchored and self.slash_count and not self.wild2:
+            # An infix "/" and no "**": match the last slash_count + 1 path elements.
+            parts = text.split("/")
+            if len(parts) <= self.slash_count:
+                return False
+            return self.regex.fullmatch("/".join(parts[len(parts) - self.slash_count - 1 :])) is not None
+        if not self.anchored and self.wild2 and not self.wild2_prefix:
+            # An infix or trailing "**": try the whole path, then the tail after every "/".
+            if self.regex.fullmatch(text):
                 return True
-            i = path.find("/")
+            i = text.find("/")
             while i != -1:
-                if self.regex.fullmatch(path, i + 1):
+                if self.regex.fullmatch(text, i + 1):
                     return True
-                i = path.find("/", i + 1)
+                i = text.find("/", i + 1)
             return False
-        parts = path.split("/")
-        if len(parts) <= self.slash_count:
-            return False
-        tail = "/".join(parts[len(parts) - self.slash_count - 1 :])
-        return self.regex.fullmatch(tail) is not None
+        return self.regex.fullmatch(text) is not None
 
 
 def compile_excludes(patterns: Sequence[str]) -> Filter:

@@ -1,0 +1,767 @@
+"""The fake cluster on simpy: the NAS pods, their init containers and sidecars,
+the workloads and the faults of a scenario, in virtual time.
+
+Kubernetes rules follow ``shared/reference/kubernetes-minikube-nfs.md`` (§ numbers
+below); every rsync run calls :func:`nassim.rsync.run`, the core model, and
+lasts what :class:`nassim.costs.CostModel` says it lasts.
+
+Timing of a run: the model decides the whole run at its start ``t0`` and the
+trees change then; each file's ``FileSynced`` record carries the time rsync
+reaches it (``t0`` plus the cost of the work before it), and a file still
+being written is read as it is at that time (a torn copy). A kill scheduled
+inside the run stops it after the transfers that finish before the kill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Generator, Iterable
+from typing import Any
+
+import attrs
+import simpy
+
+from nassim import rsync
+from nassim.cluster.state import Container, ContainerKind, OpenWrite, Pod, ServerState, Side
+from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
+from nassim.rsync import Interrupt, RsyncResult
+from nassim.scenario import (
+    ContainerKill,
+    Deleter,
+    MountLoss,
+    NfsToWindowsProbe,
+    NoSidecarProbe,
+    PodDelete,
+    Renamer,
+    Scenario,
+    SidecarCrash,
+    SidecarRunningProbe,
+    Size,
+    WindowsEditor,
+    Writer,
+)
+from nassim.topology import ExportKind, Role, Server, Topology
+from nassim.trace import (
+    ContainerState,
+    FaultInjected,
+    FileDeleted,
+    FileRenamed,
+    FileSynced,
+    LogLine,
+    PodPhase,
+    ProbeResult,
+    Record,
+    RsyncRun,
+    Trace,
+    WriteClosed,
+    WriteOpened,
+)
+from nassim.tree import File, FileTree, OwnerSupport, Volume
+
+__all__ = ["Simulation", "simulate", "sidecar_backoff"]
+
+Proc = Generator[simpy.Event, Any, Any]
+
+RESET_AFTER = 600.0  # §1: the back-off counter resets after 10 minutes of running
+
+
+def sidecar_backoff(restart: int) -> float:
+    """Seconds the kubelet waits before restart number ``restart`` (1-based), §1:
+    near-immediate, then 10, 20, 40, 80, 160, capped at 300."""
+    if restart <= 1:
+        return 0.0
+    return float(min(10 * 2 ** (restart - 2), 300))
+
+
+def windows_volume(s: Scenario) -> tuple[Volume, Medium]:
+    """The Windows folder's traits and costs for the scenario's host."""
+    w = s.windows
+    if w.host == "windows":
+        vol = Volume.windows_9p()
+    else:
+        vol = Volume(mtime_resolution_ns=10**9, owners=OwnerSupport.IGNORED)
+    if w.case_sensitive is not None:
+        vol = attrs.evolve(vol, case_sensitive=w.case_sensitive)
+    if w.can_set_times is not None:
+        vol = attrs.evolve(vol, can_set_times=w.can_set_times)
+    if w.mtime_resolution is not None:
+        vol = attrs.evolve(vol, mtime_resolution_ns=max(1, round(w.mtime_resolution * 10**9)))
+    medium = NINEP_WINDOWS
+    if w.stat_ms is not None:
+        medium = attrs.evolve(medium, stat_s=w.stat_ms / 1000)
+    if w.mb_per_s is not None:
+        medium = attrs.evolve(medium, byte_s=1 / (w.mb_per_s * 1e6))
+    return vol, medium
+
+
+class Simulation:
+    """One run of a scenario on the fake cluster. :meth:`run` returns the trace."""
+
+    def __init__(self, scenario: Scenario, *, topology: Topology | None = None) -> None:
+        self.s = scenario
+        self.topology = topology if topology is not None else scenario.load_topology()
+        self.env = simpy.Environment()
+        self.trace = Trace(seed=scenario.seed, params={"scenario": scenario.name})
+        self.start_ns = scenario.start_ns
+        self.win_volume, self.win_medium = windows_volume(scenario)
+        self.sidecar_cost = CostModel(src=LOCAL_DISK, dst=self.win_medium)
+        self.init_cost = CostModel(src=self.win_medium, dst=LOCAL_DISK)
+        self.cpu_cost = CostModel(src=LOCAL_DISK, dst=LOCAL_DISK)
+        self.mount_up: dict[str, bool] = {}
+        self.mount_epoch: dict[str, int] = {}
+        self.servers: dict[str, ServerState] = {}
+        self.pulled = False
+        self._seq = 0
+        self._content = 0
+        self.probe_writes: list[tuple[NfsToWindowsProbe, float, int]] = []
+        for server in self.topology:
+            self.servers[server.name] = ServerState(server=server, windows=self._initial_windows(server), export=None)
+            self.mount_up[server.name] = True
+            self.mount_epoch[server.name] = 0
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def rng(self, name: str) -> random.Random:
+        """A named sub-stream of the scenario's seed (str seeds hash with SHA-512: stable in any process)."""
+        return random.Random(f"{self.s.seed}:{name}")
+
+    def vm_ns(self, t: float | None = None) -> int:
+        return self.start_ns + round((self.env.now if t is None else t) * 1e9)
+
+    def host_ns(self, t: float | None = None) -> int:
+        return self.vm_ns(t) + round(self.s.windows.clock_offset * 1e9)
+
+    def clock(self, t: float | None = None) -> str:
+        when = dt.datetime.fromtimestamp(self.vm_ns(t) / 1e9, tz=dt.UTC)
+        return when.strftime("%H:%M:%S")
+
+    def record(self, r: Record) -> None:
+        self.trace.add(r)
+
+    def new_content(self, rng: random.Random) -> int:
+        return rng.getrandbits(62)
+
+    def _initial_windows(self, server: Server) -> Side:
+        t = FileTree(self.start_ns - 86_400 * 10**9)
+        side = Side(tree=t, volume=self.win_volume, medium=self.win_medium)
+        w = self.s.windows
+        if w.files:
+            rng = self.rng(f"windows-files:{server.name}")
+            mtime = self.start_ns - 3_600 * 10**9
+            for i in range(w.files):
+                path = f"data/d{i // 100:04d}/f{i:06d}.dat"
+                side.ensure_dirs(path, mtime)
+                side.put_file(path, File(w.file_size, self.win_volume.stored_mtime(mtime), rng.getrandbits(62)))
+        return side
+
+    def reachable(self, st: ServerState, pod: Pod) -> bool:
+        """The pod sees the Windows folder: its mount is up and it is the mount the pod started with (§3)."""
+        name = st.server.name
+        return self.mount_up[name] and pod.mount_epoch == self.mount_epoch[name]
+
+    # --- pods ---------------------------------------------------------------------------
+
+    def create_pod(self, st: ServerState) -> Pod:
+        server = st.server
+        st.incarnation += 1
+        if server.export is ExportKind.PERSISTENT and st.export is not None:
+            export = st.export
+        else:
+            # §2: an emptyDir is created empty when the pod is bound, and is gone with the pod.
+            export = Side(tree=FileTree(self.vm_ns()), volume=Volume.linux(), medium=LOCAL_DISK)
+        containers = {server.init.name: Container(server.init.name, ContainerKind.INIT)}
+        if server.sidecar is not None:
+            containers[server.sidecar.name] = Container(server.sidecar.name, ContainerKind.SIDECAR)
+        containers[server.nfs.name] = Container(server.nfs.name, ContainerKind.APP)
+        pod = Pod(
+            name=f"{server.name}-{st.incarnation}",
+            server=server.name,
+            export=export,
+            containers=containers,
+            mount_epoch=self.mount_epoch[server.name] if self.mount_up[server.name] else -1,
+        )
+        st.pod, st.export = pod, export
+        st.pending.clear()
+        st.open_writes.clear()
+        st.serving_event = self.env.event()
+        self.record(PodPhase(self.env.now, server.name, pod.name, "Pending"))
+        self.env.process(self.lifecycle(st, pod))
+        return pod
+
+    def set_state(self, pod: Pod, c: Container, state: str, reason: str = "", exit_code: int | None = None) -> None:
+        c.state, c.reason, c.exit_code = state, reason, exit_code
+        if state == "running":
+            c.started_at = self.env.now
+        self.record(
+            ContainerState(self.env.now, pod.server, pod.name, c.name, state, reason, exit_code, c.restarts)
+        )
+
+    def lifecycle(self, st: ServerState, pod: Pod) -> Proc:
+        """§1: scheduling, image pull, init containers in declaration order (a native sidecar
+        only has to start), then the NFS server."""
+        cl = self.s.cluster
+        yield self.env.timeout(cl.schedule_delay)
+        if not self.pulled:
+            self.pulled = True
+            yield self.env.timeout(cl.image_pull)
+        for spec in st.server.init_containers:
+            if pod.terminating:
+                return
+            c = pod.containers[spec.name]
+            if c.kind is ContainerKind.SIDECAR:
+                yield self.env.timeout(cl.container_start)
+                c.process = self.env.process(self.sidecar(st, pod, c))
+            else:
+                done = yield self.env.process(self.init_container(st, pod, c))
+                if not done:
+                    return
+        if pod.terminating:
+            return
+        nfs = pod.containers[st.server.nfs.name]
+        yield self.env.timeout(cl.container_start)
+        if pod.terminating:
+            return
+        self.set_state(pod, nfs, "running")
+        self.start_serving(st, pod)
+        pod.phase = "Running"
+        self.record(PodPhase(self.env.now, pod.server, pod.name, "Running"))
+
+    def start_serving(self, st: ServerState, pod: Pod) -> None:
+        pod.serving = True
+        if st.serving_event is not None and not st.serving_event.triggered:
+            st.serving_event.succeed()
+
+    def stop_serving(self, st: ServerState, pod: Pod) -> None:
+        pod.serving = False
+        if st.pod is pod:
+            st.serving_event = self.env.event()
+
+    def init_container(self, st: ServerState, pod: Pod, c: Container) -> Proc:
+        """The one-shot seed copy, Windows -> export, retried with back-off while it fails (§1, §5)."""
+        cl = self.s.cluster
+        server = st.server
+        restarts = 0
+        while True:
+            yield self.env.timeout(cl.container_start)
+            if pod.terminating:
+                return False
+            self.set_state(pod, c, "running")
+            src = st.windows.tree if self.reachable(st, pod) else None
+            result = rsync.run(
+                src,
+                pod.export.tree,
+                server.init.rsync_args,
+                now_ns=self.vm_ns(),
+                dst_volume=pod.export.volume,
+                in_place=True,
+                seed=self._next_seed(),
+            )
+            duration = self.init_cost.seconds(result.stats)
+            self.record_run(st, pod, c.name, result, duration, side="nfs")
+            self._count(pod.export, result)
+            for path in _itemized_paths(result.itemized):
+                st.touch(path)
+            yield self.env.timeout(duration)
+            if pod.terminating:
+                return False
+            if result.exit_code == 0:
+                self.set_state(pod, c, "terminated", "Completed", 0)
+                return True
+            # §5: a one-shot init container fails on exit 23 or 24 and blocks the pod.
+            self.set_state(pod, c, "terminated", "Error", result.exit_code)
+            restarts += 1
+            c.restarts = restarts
+            delay = sidecar_backoff(restarts)
+            if delay:
+                self.set_state(pod, c, "waiting", "CrashLoopBackOff")
+                yield self.env.timeout(delay)
+
+    def sidecar(self, st: ServerState, pod: Pod, c: Container) -> Proc:
+        """The native sidecar: restarted on any exit (§1), with back-off."""
+        assert st.server.sidecar is not None
+        streak = 0
+        while True:
+            self.set_state(pod, c, "running")
+            for line in (
+                f"=== NAS {st.server.name} Sync Sidecar Starting ===",
+                f"Sync interval: {_secs(st.server.sidecar.interval)}s",
+                "Direction: NFS export -> Windows mount",
+            ):
+                self.record(LogLine(self.env.now, pod.server, pod.name, c.name, line))
+            try:
+                exit_code = yield from self.sync_loop(st, pod, c)
+            except simpy.Interrupt as stop:
+                exit_code = int(stop.cause[1]) if isinstance(stop.cause, tuple) else 137
+            ran = self.env.now - (c.started_at or self.env.now)
+            self.set_state(pod, c, "terminated", "Error" if exit_code else "Completed", exit_code)
+            if pod.terminating and pod.kill_at is not None and self.env.now >= pod.kill_at:
+                return
+            streak = 1 if ran >= RESET_AFTER else streak + 1
+            c.restarts += 1
+            delay = sidecar_backoff(streak)
+            if delay:
+                self.set_state(pod, c, "waiting", "CrashLoopBackOff")
+                try:
+                    yield self.env.timeout(delay)
+                except simpy.Interrupt:
+                    return
+            if pod.terminating and pod.kill_at is not None and self.env.now >= pod.kill_at:
+                return
+            yield self.env.timeout(self.s.cluster.container_start)
+
+    def sync_loop(self, st: ServerState, pod: Pod, c: Container) -> Proc:
+        """``while true; rsync -av /nfs-data/ /windows-mount/; sleep $INTERVAL; done``."""
+        sidecar = st.server.sidecar
+        assert sidecar is not None
+        full = True  # a new container's first run looks at everything
+        while True:
+            if c.pending_crashes:
+                c.pending_crashes -= 1
+                yield self.env.timeout(1.0)
+                return 1
+            t0 = self.env.now
+            result, duration = self.sidecar_run(st, pod, c, full)
+            full = result.killed or result.exit_code not in (0, 23, 24)
+            yield self.env.timeout(duration)
+            if result.exit_code == 0:
+                line = f"[{self.clock()}] Synced to Windows in {self.env.now - t0:.2f}s"
+            else:
+                line = f"[{self.clock()}] Sync to Windows failed (rsync exit {result.exit_code})"
+            self.record(LogLine(self.env.now, pod.server, pod.name, c.name, line))
+            yield self.env.timeout(sidecar.interval)
+
+    def sidecar_run(self, st: ServerState, pod: Pod, c: Container, full: bool) -> tuple[RsyncResult, float]:
+        """One rsync run of the sidecar, decided at its start (see the module docstring)."""
+        sidecar = st.server.sidecar
+        assert sidecar is not None
+        t0 = self.env.now
+        export, windows = pod.export, st.windows
+        # The scan sees files being written as they are now.
+        for ow in st.open_writes.values():
+            cur = export.tree.get(ow.path)
+            if isinstance(cur, File) and cur.content == ow.content:
+                export.tree[ow.path] = File(ow.size_at(t0), self.vm_ns(t0), ow.content)
+        changed = None if full else list(st.pending)
+        st.pending.clear()
+        reachable = self.reachable(st, pod)
+        torn: set[str] = set()
+        base = self.sidecar_cost.scan_seconds(export.entries) - self.sidecar_cost.startup_s
+
+        def read_source(path: str, scanned: File, progress: rsync.RsyncStats) -> File | None:
+            ow = st.open_writes.get(path)
+            if ow is None or ow.content != scanned.content:
+                return scanned
+            t_read = t0 + self.elapsed(progress, base)
+            size = ow.size_at(t_read)
+            if size == scanned.size:
+                return scanned
+            if size < ow.size:
+                torn.add(path)
+            return File(size, scanned.mtime_ns, ow.content)
+
+        kwargs: dict[str, Any] = dict(
+            now_ns=self.vm_ns(t0),
+            dst_volume=windows.volume,
+            read_source=read_source,
+            seed=self._next_seed(),
+            changed=changed,
+            dst_reachable=reachable,
+        )
+        kill = self.next_kill(pod, c, t0)
+        interrupt = None
+        if kill is not None:
+            probe = rsync.run(export.tree, windows.tree, (*sidecar.rsync_args, "-n"), **kwargs)
+            if t0 + self.elapsed(probe.stats, base) > kill:
+                done = sum(1 for tr in probe.transfers if t0 + self.elapsed(tr.done, base) <= kill)
+                interrupt = Interrupt(after_transfers=done, signal="KILL")
+            torn.clear()
+        result = rsync.run(
+            export.tree, windows.tree, sidecar.rsync_args, in_place=True, interrupt=interrupt, **kwargs
+        )
+        duration = self.elapsed(result.stats, base)
+        if result.killed and kill is not None:
+            duration = max(kill - t0, 0.0)
+        st.runs += 1
+        self.record_run(st, pod, c.name, result, duration, side="windows", torn=torn, base=base, t0=t0)
+        self._count(windows, result)
+        for path in _itemized_paths(result.itemized):
+            st.touch(path)
+        return result, duration
+
+    def elapsed(self, stats: rsync.RsyncStats, scan_base: float) -> float:
+        """Seconds from a run's start until it has done ``stats``: the whole tree is scanned
+        (charged up front through ``scan_base``, whatever the incremental path visited)."""
+        extra = attrs.evolve(stats, scanned=0, dst_stat=0)
+        return self.sidecar_cost.seconds(extra) + scan_base
+
+    def next_kill(self, pod: Pod, c: Container, t0: float) -> float | None:
+        """The next known moment this sidecar will be killed (a scheduled fault or the grace period's end)."""
+        times = [pod.kill_at] if pod.kill_at is not None else []
+        for f in self.s.faults:
+            if getattr(f, "server", None) != pod.server or f.at < t0:
+                continue
+            if (isinstance(f, ContainerKill) and f.container == c.name and f.signal == "KILL") or isinstance(
+                f, SidecarCrash
+            ):
+                times.append(f.at)
+        return min(times) if times else None
+
+    def record_run(
+        self,
+        st: ServerState,
+        pod: Pod,
+        container: str,
+        result: RsyncResult,
+        duration: float,
+        *,
+        side: str,
+        torn: Iterable[str] = (),
+        base: float = 0.0,
+        t0: float | None = None,
+    ) -> None:
+        t0 = self.env.now if t0 is None else t0
+        st_runs = st.runs
+        torn = set(torn)
+        self.record(
+            RsyncRun(
+                t0,
+                pod.server,
+                container,
+                st_runs,
+                duration,
+                result.exit_code,
+                result.stats.transferred,
+                result.stats.bytes,
+                max(result.stats.scanned, pod.export.entries if side == "windows" else result.stats.scanned),
+                result.stats.deleted,
+                result.itemized,
+                result.errors,
+            )
+        )
+        for tr in result.transfers:
+            when = t0 + (self.elapsed(tr.done, base) if side == "windows" else self.init_cost.seconds(tr.done))
+            content = tr.content if isinstance(tr.content, int) else -1
+            self.record(
+                FileSynced(when, pod.server, side, tr.path, tr.size, content, container, st_runs, tr.path in torn)
+            )
+
+    def _count(self, side: Side, result: RsyncResult) -> None:
+        for line in result.itemized:
+            if line.startswith("*deleting"):
+                side.entries -= 1
+            elif line[2:11] == "+++++++++" and line[1] in "fdL" and not line.endswith(" ./"):
+                side.entries += 1
+
+    def _next_seed(self) -> int:
+        self._seq += 1
+        return self.s.seed * 1_000_003 + self._seq
+
+    # --- workloads ---------------------------------------------------------------------------
+
+    def servers_for(self, names: tuple[str, ...] | None, role: Role | None = Role.OUTPUT) -> list[ServerState]:
+        if names is not None:
+            return [self.servers[n] for n in names]
+        return [st for st in self.servers.values() if role is None or st.server.role is role]
+
+    def wait_serving(self, st: ServerState) -> Proc:
+        """NFS clients use hard mounts (§4): a write blocks until a server answers."""
+        while st.pod is None or not st.pod.serving:
+            assert st.serving_event is not None
+            yield st.serving_event
+
+    def draw_size(self, size: Size, rng: random.Random) -> int:
+        if size.dist == "fixed":
+            return size.value
+        if size.dist == "uniform":
+            return rng.randint(size.min, max(size.min, size.max))
+        import math
+
+        return max(0, int(rng.lognormvariate(math.log(max(size.value, 1)), size.sigma)))
+
+    def writer(self, index: int, w: Writer, st: ServerState) -> Proc:
+        rng = self.rng(f"writer:{index}:{st.server.name}")
+        yield self.env.timeout(w.start)
+        n = 0
+        while True:
+            gap = rng.expovariate(w.rate) if w.process == "poisson" else 1.0 / w.rate
+            yield self.env.timeout(gap)
+            if w.stop is not None and self.env.now > w.stop:
+                return
+            n += 1
+            name = f"f{(rng.randrange(w.names) if w.names else n):06d}.dat"
+            size = self.draw_size(w.size, rng)
+            content = self.new_content(rng)
+            self.env.process(
+                self.write_file(st, w.prefix + name, size, content, size / w.throughput, w.mode, f"writer-{index}")
+            )
+
+    def write_file(
+        self, st: ServerState, path: str, size: int, content: int, duration: float, mode: str, who: str
+    ) -> Proc:
+        """A microservice writes a file through NFS (in place, or to a temp name it then renames)."""
+        yield from self.wait_serving(st)
+        pod = st.pod
+        assert pod is not None
+        export = pod.export
+        version = st.versions.get(path, 0) + 1
+        st.versions[path] = version
+        head, _, name = path.rpartition("/")
+        target = path if mode == "inplace" else (f"{head}/" if head else "") + f".{name}.tmp"
+        now = self.vm_ns()
+        st.touch(*export.ensure_dirs(target, now))
+        export.put_file(target, File(0, now, content))
+        st.touch(target)
+        ow = OpenWrite(target, version, size, content, self.env.now, self.env.now + duration)
+        st.open_writes[target] = ow
+        self.record(WriteOpened(self.env.now, st.server.name, "nfs", path, version, size, who))
+        if duration > 0:
+            yield self.env.timeout(duration)
+        if st.open_writes.get(target) is ow:
+            del st.open_writes[target]
+        if st.pod is not pod or not pod.serving:
+            return  # the server went away mid-write: the client sees an error (ESTALE/EIO)
+        final = File(size, self.vm_ns(), content)
+        export.put_file(target, final)
+        st.touch(target)
+        if target != path:
+            export.delete(target)
+            export.put_file(path, final)
+            st.touch(path)
+            self.record(FileRenamed(self.env.now, st.server.name, "nfs", target, path, who))
+        self.record(WriteClosed(self.env.now, st.server.name, "nfs", path, version, size, content, who))
+
+    def deleter(self, index: int, d: Deleter | Renamer, st: ServerState) -> Proc:
+        rng = self.rng(f"{d.type}:{index}:{st.server.name}")
+        yield self.env.timeout(d.start)
+        k = 0
+        while True:
+            yield self.env.timeout(rng.expovariate(d.rate))
+            if d.stop is not None and self.env.now > d.stop:
+                return
+            if d.side == "nfs":
+                yield from self.wait_serving(st)
+                assert st.pod is not None
+                side = st.pod.export
+            else:
+                side = st.windows
+            files = [p for p, e in side.tree.items() if isinstance(e, File) and p not in st.open_writes]
+            if not files:
+                continue
+            victim = rng.choice(files)
+            if isinstance(d, Deleter):
+                side.delete(victim)
+                st.touch(victim)
+                self.record(FileDeleted(self.env.now, st.server.name, d.side, victim, f"deleter-{index}"))
+            else:
+                k += 1
+                head, _, name = victim.rpartition("/")
+                new = (f"{head}/" if head else "") + f"renamed-{index}-{k}-{name}"
+                entry = side.tree[victim]
+                assert isinstance(entry, File)
+                side.delete(victim)
+                side.put_file(new, entry)
+                st.touch(victim, new)
+                self.record(FileRenamed(self.env.now, st.server.name, d.side, victim, new, f"renamer-{index}"))
+
+    def windows_editor(self, index: int, w: WindowsEditor, st: ServerState) -> Proc:
+        """People drop or edit files in the Windows folder; the host clock stamps them."""
+        rng = self.rng(f"windows-editor:{index}:{st.server.name}")
+        yield self.env.timeout(w.start)
+        n = 0
+        while True:
+            yield self.env.timeout(rng.expovariate(w.rate))
+            if w.stop is not None and self.env.now > w.stop:
+                return
+            n += 1
+            path = w.prefix + f"doc{(rng.randrange(w.names) if w.names else n):04d}.txt"
+            size = self.draw_size(w.size, rng)
+            content = self.new_content(rng)
+            side = st.windows
+            mtime = side.volume.stored_mtime(self.host_ns())
+            st.touch(*side.ensure_dirs(path, mtime))
+            side.put_file(path, File(size, mtime, content))
+            st.touch(path)
+            version = st.versions.get("windows:" + path, 0) + 1
+            st.versions["windows:" + path] = version
+            self.record(WriteClosed(self.env.now, st.server.name, "windows", path, version, size, content, "person"))
+
+    # --- faults --------------------------------------------------------------------------------
+
+    def fault(self, f: Any) -> Proc:
+        yield self.env.timeout(f.at)
+        if isinstance(f, MountLoss):
+            names = [f.server] if f.server is not None else list(self.servers)
+            for n in names:
+                self.mount_up[n] = False
+                self.mount_epoch[n] += 1
+                self.record(FaultInjected(self.env.now, n, "mount-loss", f"for {_secs(f.duration)}s"))
+            yield self.env.timeout(f.duration)
+            for n in names:
+                self.mount_up[n] = True
+                self.record(FaultInjected(self.env.now, n, "mount-restored", "running pods keep the dead mount"))
+            return
+        st = self.servers[f.server]
+        pod = st.pod
+        if pod is None:
+            return
+        if isinstance(f, PodDelete):
+            self.record(FaultInjected(self.env.now, f.server, "pod-delete", pod.name))
+            self.delete_pod(st, pod)
+        elif isinstance(f, SidecarCrash):
+            self.record(FaultInjected(self.env.now, f.server, "sidecar-crash", f"exit {f.exit_code} x{f.times}"))
+            c = next((c for c in pod.containers.values() if c.kind is ContainerKind.SIDECAR), None)
+            if c is not None and c.process is not None and c.process.is_alive:
+                c.pending_crashes = f.times - 1
+                c.process.interrupt(("crash", f.exit_code))
+        elif isinstance(f, ContainerKill):
+            c = pod.containers.get(f.container)
+            self.record(FaultInjected(self.env.now, f.server, "container-kill", f"{f.container} SIG{f.signal}"))
+            if c is None:
+                return
+            if c.kind is ContainerKind.SIDECAR:
+                # §1: a sh loop as PID 1 ignores SIGTERM; only SIGKILL stops it.
+                if f.signal == "KILL" and c.process is not None and c.process.is_alive:
+                    c.process.interrupt(("kill", 137))
+            elif c.kind is ContainerKind.APP and c.state == "running":
+                self.env.process(self.restart_app(st, pod, c, 137 if f.signal == "KILL" else 0))
+
+    def restart_app(self, st: ServerState, pod: Pod, c: Container, exit_code: int) -> Proc:
+        """The NFS server container exits and is restarted; the emptyDir survives (§2)."""
+        self.stop_serving(st, pod)
+        self.set_state(pod, c, "terminated", "Error" if exit_code else "Completed", exit_code)
+        c.restarts += 1
+        yield self.env.timeout(sidecar_backoff(c.restarts) + self.s.cluster.container_start)
+        if pod.terminating:
+            return
+        self.set_state(pod, c, "running")
+        self.start_serving(st, pod)
+
+    def delete_pod(self, st: ServerState, pod: Pod) -> None:
+        """§1: app containers stop first; the sidecar gets SIGTERM (ignored by a sh PID 1) and
+        SIGKILL at the end of the grace period. The Deployment creates the replacement at once (§2)."""
+        pod.terminating = True
+        pod.phase = "Terminating"
+        self.record(PodPhase(self.env.now, pod.server, pod.name, "Terminating"))
+        self.stop_serving(st, pod)
+        for c in pod.containers.values():
+            if c.kind is ContainerKind.APP and c.state == "running":
+                self.set_state(pod, c, "terminated", "Completed", 0)
+        sidecar = next((c for c in pod.containers.values() if c.kind is ContainerKind.SIDECAR), None)
+        alive = sidecar is not None and sidecar.process is not None and sidecar.process.is_alive
+        grace = self.s.cluster.grace_period if alive else 0.0
+        pod.kill_at = self.env.now + grace
+        self.env.process(self.finish_pod(st, pod, sidecar, grace))
+        self.create_pod(st)
+
+    def finish_pod(self, st: ServerState, pod: Pod, sidecar: Container | None, grace: float) -> Proc:
+        if grace:
+            yield self.env.timeout(grace)
+        if sidecar is not None and sidecar.process is not None and sidecar.process.is_alive:
+            sidecar.process.interrupt(("kill", 137))
+            yield self.env.timeout(0)
+        pod.phase = "Deleted"
+        self.record(PodPhase(self.env.now, pod.server, pod.name, "Deleted"))
+
+    # --- probes -------------------------------------------------------------------------------------
+
+    def probe(self, p: Any) -> Proc:
+        yield self.env.timeout(p.at)
+        st = self.servers[p.server]
+        pod = st.pod
+        if isinstance(p, SidecarRunningProbe):
+            c = next((c for c in pod.containers.values() if c.kind is ContainerKind.SIDECAR), None) if pod else None
+            ok = c is not None and c.state == "running"
+            detail = "running" if ok else ("no sidecar container" if c is None else f"state {c.state} {c.reason}")
+            self.record(ProbeResult(self.env.now, p.server, p.type, f"Sidecar running: {p.server}", ok, None, detail))
+        elif isinstance(p, NoSidecarProbe):
+            c = next((c for c in pod.containers.values() if c.kind is ContainerKind.SIDECAR), None) if pod else None
+            ok = pod is not None and c is None
+            detail = "no sidecar" if ok else "a sidecar container is present"
+            self.record(ProbeResult(self.env.now, p.server, p.type, f"No sidecar: {p.server}", ok, None, detail))
+        elif isinstance(p, NfsToWindowsProbe):
+            rng = self.rng(f"probe:{p.server}:{p.at}:{p.path}")
+            content = self.new_content(rng)
+            self.probe_writes.append((p, self.env.now, content))
+            yield from self.write_file(st, p.path, p.size, content, 0.0, "inplace", f"probe:{p.type}")
+
+    def finish_probes(self) -> None:
+        """Judge each NFS -> Windows probe from the trace: the first sync of its exact content."""
+        synced = [r for r in self.trace.records if isinstance(r, FileSynced) and r.side == "windows"]
+        closed = {
+            (r.server, r.path, r.content): r.t
+            for r in self.trace.records
+            if isinstance(r, WriteClosed) and r.writer.startswith("probe:")
+        }
+        for p, _, content in self.probe_writes:
+            t_close = closed.get((p.server, p.path, content))
+            check = f"NFS to Windows within {_secs(p.within)}s: {p.server}"
+            if t_close is None:
+                self.record(ProbeResult(self.s.duration, p.server, p.type, check, False, None, "write never completed"))
+                continue
+            hit = next(
+                (
+                    r.t
+                    for r in synced
+                    if r.server == p.server and r.path == p.path and r.content == content and r.size == p.size
+                    and r.t >= t_close
+                ),
+                None,
+            )
+            if hit is None:
+                detail = f"not on Windows when the run ended ({self.s.duration - t_close:.1f}s after the write)"
+                self.record(ProbeResult(self.s.duration, p.server, p.type, check, False, None, detail))
+            else:
+                lat = hit - t_close
+                self.record(
+                    ProbeResult(hit, p.server, p.type, check, lat <= p.within, lat, f"synced in {lat:.1f}s")
+                )
+
+    # --- the run ---------------------------------------------------------------------------------------
+
+    def run(self) -> Trace:
+        env = self.env
+        for st in self.servers.values():
+            self.create_pod(st)
+        for i, w in enumerate(self.s.workloads):
+            role = None if isinstance(w, Deleter | Renamer | WindowsEditor) else Role.OUTPUT
+            for st in self.servers_for(w.servers, role):
+                if isinstance(w, Writer):
+                    env.process(self.writer(i, w, st))
+                elif isinstance(w, WindowsEditor):
+                    env.process(self.windows_editor(i, w, st))
+                else:
+                    env.process(self.deleter(i, w, st))
+        for f in self.s.faults:
+            env.process(self.fault(f))
+        for p in self.s.probes:
+            env.process(self.probe(p))
+        env.run(until=self.s.duration)
+        self.finish_probes()
+        # Records are appended as processes run; a run's FileSynced records look ahead. Sort, stably.
+        self.trace.records.sort(key=lambda r: r.t)
+        return self.trace
+
+
+def simulate(scenario: Scenario) -> Trace:
+    """Run ``scenario`` on the built-in simulator and return its trace."""
+    return Simulation(scenario).run()
+
+
+def _secs(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _itemized_paths(lines: Iterable[str]) -> list[str]:
+    """Paths named by itemize lines (``./`` and deletions excluded)."""
+    out = []
+    for line in lines:
+        if line.startswith("*deleting"):
+            continue
+        name = line[12:]
+        if line[1] == "L":
+            name = name.split(" -> ", 1)[0]
+        name = name.rstrip("/")
+        if name and name != ".":
+            out.append(name)
+    return out

@@ -1,0 +1,212 @@
+"""The trace: a time-ordered list of typed records of everything that happened.
+
+Every backend (the simulator, real processes here, a live cluster) produces
+the same records, so the same metrics and checks judge all of them. Times
+are seconds since the scenario started (``t``); ``side`` is ``"nfs"`` (the
+export) or ``"windows"`` (the Windows folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ContainerState",
+    "FaultInjected",
+    "FileDeleted",
+    "FileRenamed",
+    "FileSynced",
+    "LogLine",
+    "PodPhase",
+    "ProbeResult",
+    "Record",
+    "RsyncRun",
+    "Trace",
+    "WriteClosed",
+    "WriteOpened",
+]
+
+
+@attrs.frozen
+class Record:
+    """Base of every record: when it happened and on which server."""
+
+    t: float
+    server: str
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+@attrs.frozen
+class WriteOpened(Record):
+    """A writer opened ``path`` to write ``size`` bytes (in place, or to a temp name it renames)."""
+
+    side: str
+    path: str
+    version: int
+    size: int
+    writer: str = ""
+
+
+@attrs.frozen
+class WriteClosed(Record):
+    """A write is complete: ``path`` holds ``size`` bytes of content ``content``."""
+
+    side: str
+    path: str
+    version: int
+    size: int
+    content: int
+    writer: str = ""
+
+
+@attrs.frozen
+class FileDeleted(Record):
+    side: str
+    path: str
+    writer: str = ""
+
+
+@attrs.frozen
+class FileRenamed(Record):
+    side: str
+    path: str
+    new_path: str
+    writer: str = ""
+
+
+@attrs.frozen
+class FileSynced(Record):
+    """A sync run wrote ``path`` on ``side`` with this content (it is there from ``t`` on)."""
+
+    side: str
+    path: str
+    size: int
+    content: int
+    container: str
+    run: int
+    torn: bool = False
+
+
+@attrs.frozen
+class RsyncRun(Record):
+    """One rsync run, from its start ``t`` to ``t + duration``."""
+
+    container: str
+    run: int
+    duration: float
+    exit_code: int
+    transferred: int
+    bytes: int
+    scanned: int
+    deleted: int
+    itemized: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class PodPhase(Record):
+    """A pod (one incarnation, ``pod``) entered ``phase``: Pending, Running, Terminating, Deleted."""
+
+    pod: str
+    phase: str
+
+
+@attrs.frozen
+class ContainerState(Record):
+    """A container is ``waiting`` (with a reason), ``running``, or ``terminated`` (with an exit code)."""
+
+    pod: str
+    container: str
+    state: str
+    reason: str = ""
+    exit_code: int | None = None
+    restarts: int = 0
+
+
+@attrs.frozen
+class LogLine(Record):
+    pod: str
+    container: str
+    line: str
+
+
+@attrs.frozen
+class FaultInjected(Record):
+    fault: str
+    detail: str = ""
+
+
+@attrs.frozen
+class ProbeResult(Record):
+    """A probe's verdict: ``passed``, with the measured ``value`` when it has one."""
+
+    probe: str
+    check: str
+    passed: bool
+    value: float | None = None
+    detail: str = ""
+
+
+R = TypeVar("R", bound=Record)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, float):
+        return repr(round(v, 9))
+    return v
+
+
+@attrs.define
+class Trace:
+    """Records in the order they happened, with the scenario's seed and parameters."""
+
+    records: list[Record] = attrs.field(factory=list)
+    seed: int = 0
+    params: dict[str, Any] = attrs.field(factory=dict)
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def of(self, *types: type[R]) -> list[R]:
+        """The records of the given types, in order."""
+        return [r for r in self.records if isinstance(r, types)]  # type: ignore[misc]
+
+    def extend(self, records: Iterable[Record]) -> None:
+        self.records.extend(records)
+
+    def digest(self) -> str:
+        """SHA-256 over a canonical form of every record: equal traces, equal digests."""
+        h = hashlib.sha256()
+        for r in self.records:
+            row = {"kind": r.kind, **{k: _plain(v) for k, v in attrs.asdict(r, recurse=False).items()}}
+            h.update(json.dumps(row, sort_keys=True, separators=(",", ":")).encode())
+            h.update(b"\n")
+        return h.hexdigest()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per record (``kind`` names its type), with the seed as a column."""
+        import pandas as pd
+
+        rows = [{"kind": r.kind, **attrs.asdict(r, recurse=False)} for r in self.records]
+        frame = pd.DataFrame(rows)
+        frame["seed"] = self.seed
+        return frame
