@@ -1,13 +1,34 @@
 """nassim: the Kubernetes multi-NAS test bed (NFS pods syncing with Windows folders by rsync), simulated.
 
-Layers, lowest first: the file-tree model (:mod:`nassim.tree`), the rsync
-model (:mod:`nassim.rsync`), the cost model (:mod:`nassim.costs`).
+Layers, lowest first:
+
+1. core semantics: file trees (:mod:`nassim.tree`), rsync (:mod:`nassim.rsync`),
+   the topology (:mod:`nassim.topology`), scenarios (:mod:`nassim.scenario`),
+   costs (:mod:`nassim.costs`);
+2. the fake cluster on simpy (:mod:`nassim.cluster`);
+3. observation: the trace (:mod:`nassim.trace`), metrics (:mod:`nassim.metrics`),
+   the report (:mod:`nassim.report`);
+4. front ends: the ``nassim`` command (:mod:`nassim.cli`).
 """
 
 from nassim import rsync
+from nassim.cluster import simulate
 from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
-from nassim.errors import ContentError, NassimError, RsyncOptionError, TreeError
+from nassim.errors import ContentError, NassimError, RsyncOptionError, ScenarioError, TopologyError, TreeError
+from nassim.metrics import latency_summary, run_summary, write_latencies
+from nassim.report import Report, build_report
 from nassim.rsync import Interrupt, RsyncOptions, RsyncResult, RsyncStats, parse_args
+from nassim.scenario import Scenario, dump_scenario, load_scenario, scenario_from_dict
+from nassim.topology import (
+    Role,
+    Server,
+    Topology,
+    load_manifests,
+    load_values,
+    reference_topology,
+    static_checks,
+)
+from nassim.trace import Trace
 from nassim.tree import (
     Digest,
     Dir,
@@ -37,17 +58,37 @@ __all__ = [
     "NINEP_WINDOWS",
     "NassimError",
     "OwnerSupport",
+    "Report",
+    "Role",
     "RsyncOptionError",
     "RsyncOptions",
     "RsyncResult",
     "RsyncStats",
+    "Scenario",
+    "ScenarioError",
+    "Server",
     "Symlink",
+    "Topology",
+    "TopologyError",
+    "Trace",
     "TreeError",
     "Volume",
+    "build_report",
     "content_bytes",
     "content_sha1",
+    "dump_scenario",
+    "latency_summary",
+    "load_manifests",
+    "load_scenario",
+    "load_values",
     "parse_args",
+    "reference_topology",
     "rsync",
+    "run_summary",
     "same_content",
+    "scenario_from_dict",
+    "simulate",
+    "static_checks",
     "synthetic_bytes",
+    "write_latencies",
 ]

@@ -10,7 +10,7 @@ import os
 from hypothesis import settings
 
 # CI: the same examples on every run, and no per-example deadline on a slow runner.
-# (The rsync differential test raises its own count to 300 under this profile.)
+# (The rsync differential test raises its own count to 500 under this profile.)
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 # Local exploration: many more examples.
 settings.register_profile("dev", max_examples=1000)

@@ -51,10 +51,10 @@ __all__ = [
     "NOW_SLACK_NS",
     "RSYNC",
     "Outcome",
-    "compare",
-    "format_case",
     "Stage",
     "assert_agrees",
+    "compare",
+    "format_case",
     "run_model",
     "run_real",
 ]

@@ -7,10 +7,52 @@ def test_all_is_sorted_and_pinned():
     """`nassim.__all__` lists exactly the public names, sorted; a change here is an API change."""
     assert nassim.__all__ == sorted(nassim.__all__)
     assert set(nassim.__all__) == {
-        "LOCAL_DISK", "NINEP_WINDOWS", "ContentError", "CostModel", "Digest", "Dir", "Entry", "File",
-        "FileTree", "Interrupt", "Medium", "NassimError", "OwnerSupport", "RsyncOptionError",
-        "RsyncOptions", "RsyncResult", "RsyncStats", "Symlink", "TreeError", "Volume", "content_bytes",
-        "content_sha1", "parse_args", "rsync", "same_content", "synthetic_bytes",
+        "ContentError",
+        "CostModel",
+        "Digest",
+        "Dir",
+        "Entry",
+        "File",
+        "FileTree",
+        "Interrupt",
+        "LOCAL_DISK",
+        "Medium",
+        "NINEP_WINDOWS",
+        "NassimError",
+        "OwnerSupport",
+        "Report",
+        "Role",
+        "RsyncOptionError",
+        "RsyncOptions",
+        "RsyncResult",
+        "RsyncStats",
+        "Scenario",
+        "ScenarioError",
+        "Server",
+        "Symlink",
+        "Topology",
+        "TopologyError",
+        "Trace",
+        "TreeError",
+        "Volume",
+        "build_report",
+        "content_bytes",
+        "content_sha1",
+        "dump_scenario",
+        "latency_summary",
+        "load_manifests",
+        "load_scenario",
+        "load_values",
+        "parse_args",
+        "reference_topology",
+        "rsync",
+        "run_summary",
+        "same_content",
+        "scenario_from_dict",
+        "simulate",
+        "static_checks",
+        "synthetic_bytes",
+        "write_latencies",
     }
 
 
@@ -22,6 +64,7 @@ def test_every_public_name_resolves():
 
 def test_errors_subclass_their_builtin():
     """Users can catch nassim's errors as NassimError or as the builtin they refine."""
-    for cls in (nassim.TreeError, nassim.RsyncOptionError, nassim.ContentError):
+    for cls in (nassim.TreeError, nassim.RsyncOptionError, nassim.ContentError, nassim.ScenarioError,
+                nassim.TopologyError):
         assert issubclass(cls, nassim.NassimError)
         assert issubclass(cls, ValueError)

@@ -365,7 +365,6 @@ class Simulation:
             dst_volume=windows.volume,
             read_source=read_source,
             seed=self._next_seed(),
-            changed=changed,
             dst_reachable=reachable,
         )
         kill = self.next_kill(pod, c, t0)

@@ -31,12 +31,14 @@ from nassim.tree import (
     same_content,
 )
 
-__all__ = ["Interrupt", "RsyncResult", "RsyncStats", "run"]
+__all__ = ["Interrupt", "RsyncResult", "RsyncStats", "Transfer", "run"]
 
-#: Called when a file's data is read (send time): the file as it is then, or None if it vanished.
-SourceReader = Callable[[str, File], "File | None"]
+#: Called when a file's data is read (send time) with the run's progress so far:
+#: the file as it is then, or None if it vanished.
+SourceReader = Callable[[str, File, "RsyncStats"], "File | None"]
 
 EXIT_OK = 0
+EXIT_FILESELECT = 3  # errors selecting input/output files, dirs
 EXIT_SIGNAL = 20  # SIGINT/SIGTERM/SIGHUP
 EXIT_PARTIAL = 23  # partial transfer due to error
 EXIT_VANISHED = 24  # partial transfer due to vanished source files
@@ -72,6 +74,17 @@ class RsyncStats:
 
 
 @attrs.frozen
+class Transfer:
+    """One file whose data the run wrote, and the run's progress once it was written."""
+
+    path: str
+    size: int
+    content: object  # the Blob written (see nassim.tree.File)
+    mtime_ns: int
+    done: RsyncStats
+
+
+@attrs.frozen
 class RsyncResult:
     """What one run printed, how it exited, and the destination afterwards.
 
@@ -86,8 +99,13 @@ class RsyncResult:
     messages: tuple[str, ...] = ()  # informational lines on stdout
     errors: tuple[str, ...] = ()  # lines on stderr
     stats: RsyncStats = RsyncStats()
-    transferred: tuple[str, ...] = ()  # paths whose data was written, in order
+    transfers: tuple[Transfer, ...] = ()  # files whose data was written, in order
     killed: bool = False
+
+    @property
+    def transferred(self) -> tuple[str, ...]:
+        """Paths whose data was written, in order."""
+        return tuple(t.path for t in self.transfers)
 
 
 class _Stop(Exception):
@@ -106,6 +124,8 @@ def run(
     read_source: SourceReader | None = None,
     interrupt: Interrupt | None = None,
     seed: int = 0,
+    in_place: bool = False,
+    dst_reachable: bool = True,
 ) -> RsyncResult:
     """Run rsync from ``src`` to ``dst`` (None: the directory does not exist).
 
@@ -115,6 +135,10 @@ def run(
     as it is at send time (a writer may still be writing it); ``interrupt``
     kills the run part-way; ``seed`` makes temp-file names reproducible.
     ``src=None`` means the source directory is missing.
+
+    ``in_place=True`` changes ``dst`` itself (and returns it) instead of a
+    copy: what a simulator that owns the tree wants. ``dst_reachable=False``
+    is a destination that fails with I/O errors (a dead ``minikube mount``).
     """
     opts = args if isinstance(args, RsyncOptions) else parse_args(args)
     if opts.delete is not None and not opts.recursive:
@@ -132,6 +156,13 @@ def run(
         interrupt,
         random.Random(seed),
     )
+    r.in_place = in_place
+    if not dst_reachable:
+        # [inferred] The receiver cannot stat or enter the destination: rsync's
+        # get_local_name() fails with RERR_FILESELECT before touching anything.
+        r.errors.append(f'rsync: [Receiver] change_dir#3 "{r.dst_name}" failed: Input/output error (5)')
+        r.exit_code = EXIT_FILESELECT
+        return r.result(dst)
     return r.execute(src, dst)
 
 
@@ -159,7 +190,8 @@ class _Run:
         self.itemized: list[str] = []
         self.messages: list[str] = []
         self.errors: list[str] = []
-        self.transferred: list[str] = []
+        self.transfers: list[Transfer] = []
+        self.in_place = False
         self.exit_code = EXIT_OK
         self.vanished = False
         self.killed = False
@@ -227,7 +259,12 @@ class _Run:
                 return self.result(dst)
             self.messages.append(f"created directory {self.dst_name}")
             return self.result(dst if o.dry_run else FileTree(self.now))
-        work = FileTree() if dst is None else dst.copy()
+        if dst is None:
+            work = FileTree()
+        elif self.in_place and not o.dry_run:
+            work = dst
+        else:
+            work = dst.copy()
         if dst is not None:
             self.stats["dst_stat"] += 1  # the destination root itself
         root = work._root
@@ -274,7 +311,7 @@ class _Run:
             messages=tuple(self.messages),
             errors=tuple(self.errors),
             stats=RsyncStats(**self.stats),
-            transferred=tuple(self.transferred),
+            transfers=tuple(self.transfers),
             killed=self.killed,
         )
 
@@ -346,7 +383,7 @@ class _Run:
                 dnode.mtime_ns = self.stored_time(mtime)
         for dparent, name, mtime in self.path_fixups:
             f = dparent.children.get(name)
-            if isinstance(f, File) and not self.same_time(f.mtime_ns, mtime) and self.vol.can_set_times:
+            if isinstance(f, File | Symlink) and not self.same_time(f.mtime_ns, mtime) and self.vol.can_set_times:
                 dparent.children[name] = attrs.evolve(f, mtime_ns=self.stored_time(mtime))
 
     # --- one entry -----------------------------------------------------------------
@@ -368,9 +405,10 @@ class _Run:
             if type(dcur) is not _DirNode:
                 if o.ignore_existing:
                     self.blocked_dir(snode, rel)
-                    if o.times and not o.omit_dir_times and isinstance(dcur, File):
-                        # §10: the end-of-run touch-up of directory times goes by path, so
-                        # the file standing where the directory should be gets its mtime.
+                    if o.times and not o.omit_dir_times:
+                        # §10: the end-of-run touch-up of directory times goes by path (and
+                        # does not follow symlinks), so the file or symlink standing where
+                        # the directory should be gets the directory's mtime.
                         assert existing is not None
                         self.path_fixups.append((dparent, existing, snode.mtime_ns))
                     return
@@ -440,14 +478,17 @@ class _Run:
                     self.item("cL+++++++++", f"{crel} -> {child.target}")
                 else:
                     self.error(
-                        f'rsync: [generator] symlink "{self.full(crel)}" -> "{child.target}" failed: Not a directory (20)'
+                        f'rsync: [generator] symlink "{self.full(crel)}" -> "{child.target}" failed:'
+                        " Not a directory (20)"
                     )
                 continue
             self.error(f'rsync: [generator] recv_generator: failed to stat "{self.full(crel)}": Not a directory (20)')
 
     def make_dir(self, dparent: _DirNode, name: str) -> _DirNode | None:
         if self.vol.read_only:
-            self.error(f'rsync: [generator] recv_generator: mkdir "{self.full(name)}" failed: Read-only file system (30)')
+            self.error(
+                f'rsync: [generator] recv_generator: mkdir "{self.full(name)}" failed: Read-only file system (30)'
+            )
             return None
         node = _DirNode(self.now)
         dparent.children[name] = node
@@ -589,7 +630,7 @@ class _Run:
         o = self.o
         data = s
         if self.read_source is not None and not o.dry_run:
-            now_file = self.read_source(rel, s)
+            now_file = self.read_source(rel, s, self.progress())
             if now_file is None:
                 # §12: vanished between scan and send.
                 self.errors.append(f'file has vanished: "{self.src_name}/{rel}"')
@@ -598,14 +639,14 @@ class _Run:
                 return
             data = now_file
         if self.vol.read_only:
-            self.error(f'rsync: [receiver] mkstemp "{self.full(_tmp_rel(rel, "XXXXXX"))}" failed: Read-only file system (30)')
+            tmp = self.full(_tmp_rel(rel, "XXXXXX"))
+            self.error(f'rsync: [receiver] mkstemp "{tmp}" failed: Read-only file system (30)')
             return
         if self.interrupt is not None and self.stats["transferred"] >= self.interrupt.after_transfers:
             self.interrupted_transfer(name, data, dparent, rel, existing, old)
         self.item(">f" + flags, rel)
         self.stats["transferred"] += 1
         self.stats["bytes"] += data.size
-        self.transferred.append(rel)
         mtime = self.file_time(s)
         if self.vol.owners is OwnerSupport.FAIL and (o.owner or o.group):
             # §13: chown fails on the temp file; the rest of its attributes are skipped.
@@ -613,7 +654,14 @@ class _Run:
                 f'rsync: [receiver] chown "{self.full(_tmp_rel(rel, "XXXXXX"))}" failed: Operation not permitted (1)'
             )
             mtime = self.now
-        self.put(dparent, name, existing, File(data.size, mtime, data.content))
+        self.transfers.append(Transfer(rel, data.size, data.content, mtime, self.progress()))
+        # Sharing the source's entry when nothing differs lets later runs skip it by identity.
+        same = data is s and mtime == s.mtime_ns
+        self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
+
+    def progress(self) -> RsyncStats:
+        """The run's counts so far."""
+        return RsyncStats(**self.stats)
 
     def file_time(self, s: File) -> int:
         # §12: the destination gets the scan-time mtime even if the data read later was newer.
@@ -704,9 +752,8 @@ class _Run:
         node = dparent.children.get(name)
         if node is None:
             return
-        if type(node) is _DirNode:
-            if not self.delete_dir_contents(node, rel, recurse=True, top=True):
-                return
+        if type(node) is _DirNode and not self.delete_dir_contents(node, rel, recurse=True, top=True):
+            return
         self.log_delete(dparent, name, rel, node)
 
     def log_delete(self, dparent: _DirNode, name: str, rel: str, node: object) -> None:

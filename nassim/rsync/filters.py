@@ -13,12 +13,18 @@ never cross a ``/``; ``**`` does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 __all__ = ["Filter", "compile_excludes"]
 
-#: ``filter(path, is_dir) -> excluded?`` with ``path`` relative to the transfer root.
-Filter = Callable[[str, bool], bool]
+class Filter(Protocol):
+    """``filter(path, is_dir) -> excluded?`` with ``path`` relative to the transfer root;
+    false in a boolean context when there are no rules at all."""
+
+    def __call__(self, path: str, is_dir: bool) -> bool: ...
+
+    def __bool__(self) -> bool: ...
 
 
 def _wild_to_regex(pattern: str) -> str:

@@ -202,7 +202,7 @@ def parse_args(args: Sequence[str]) -> RsyncOptions:
             elif name == "delete" and not eq:
                 delete_named = True
             elif name in ("delete-before", "delete-after") and not eq:
-                when[name] = name.removeprefix("delete-")
+                when[name] = "before" if name == "delete-before" else "after"
             elif name in ("delete-during", "delete-delay", "del") and not eq:
                 # One setting in rsync (options.c delete_during): the last of these wins.
                 when["during"] = "delay" if name == "delete-delay" else "during"
