@@ -36,6 +36,7 @@ import attrs
 import yaml
 
 from nassim.errors import RsyncOptionError, TopologyError
+from nassim.finding import Finding
 from nassim.rsync.options import RsyncOptions, parse_args
 
 __all__ = [
@@ -467,19 +468,6 @@ class MinikubeVM:
 
 # ---------------------------------------------------------------------------
 # Static checks
-
-
-@attrs.frozen
-class Finding:
-    """One thing a static check found: its name, the server (None for the whole set) and why."""
-
-    name: str
-    server: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.server}: " if self.server else ""
-        return f"{where}{self.message} [{self.name}]"
 
 
 def check_sidecar_roles(topology: Topology) -> list[Finding]:

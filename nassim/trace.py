@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
+
+from nassim.tree import Blob, File, FileTree
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +31,9 @@ __all__ = [
     "ProbeResult",
     "Record",
     "RsyncRun",
+    "ServerConfig",
     "Trace",
+    "TreeState",
     "WriteClosed",
     "WriteOpened",
 ]
@@ -158,6 +162,65 @@ class ProbeResult(Record):
     detail: str = ""
 
 
+@attrs.frozen
+class ServerConfig(Record):
+    """How a server is set up, recorded once at the start so that checks need no topology.
+
+    ``role`` is ``input``, ``output`` or ``backup``; ``interval`` is the
+    sidecar's sleep (None without a sidecar). A live backend records what
+    it reads from the cluster's manifests.
+    """
+
+    role: str
+    export: str  # emptyDir | persistent
+    init: str  # the init container's name
+    init_args: tuple[str, ...]
+    sidecar: str | None = None
+    sidecar_args: tuple[str, ...] = ()
+    interval: float | None = None
+
+
+#: One file of a :class:`TreeState`: (path, size, content id).
+TreeEntry = tuple[str, int, int]
+
+
+def content_id(blob: Blob) -> int:
+    """A compact id for a file's content: the seed itself, or 60 bits of a SHA-1 for bytes and digests."""
+    if isinstance(blob, int):
+        return blob
+    raw = blob if isinstance(blob, bytes) else f"{blob.sha1}:{blob.length}".encode()
+    return int(hashlib.sha1(raw).hexdigest()[:15], 16)
+
+
+@attrs.frozen
+class TreeState(Record):
+    """The regular files on one side of a server at ``t``: after an init container
+    completed (``moment="init"``) or at the end of the trace (``moment="end"``).
+
+    ``entries`` are (path, size, content id) sorted by path; directories and
+    symlinks are left out, and a file still being written shows its size at ``t``.
+    """
+
+    side: str
+    moment: str
+    entries: tuple[TreeEntry, ...] = ()
+
+    @classmethod
+    def of(
+        cls, t: float, server: str, side: str, moment: str, tree: FileTree, sizes: Mapping[str, int] | None = None
+    ) -> TreeState:
+        """The files of ``tree``; ``sizes`` overrides the size of files still being written."""
+        sizes = sizes or {}
+        entries = sorted(
+            (p, sizes.get(p, e.size), content_id(e.content)) for p, e in tree.items() if isinstance(e, File)
+        )
+        return cls(t, server, side, moment, tuple(entries))
+
+    def files(self) -> dict[str, tuple[int, int]]:
+        """path -> (size, content id)."""
+        return {p: (size, content) for p, size, content in self.entries}
+
+
 R = TypeVar("R", bound=Record)
 
 
@@ -188,7 +251,7 @@ class Trace:
 
     def of(self, *types: type[R]) -> list[R]:
         """The records of the given types, in order."""
-        return [r for r in self.records if isinstance(r, types)]  # type: ignore[misc]
+        return [r for r in self.records if isinstance(r, types)]
 
     def extend(self, records: Iterable[Record]) -> None:
         self.records.extend(records)

@@ -9,8 +9,9 @@ Comparison rules (:func:`compare`):
 - itemized lines as a multiset: a real run prints transfer lines (``>f``)
   later than generator lines, so only the dry-run order is the model's order
   (reference §3);
-- stdout messages of interest (``created directory``, ``cannot delete
-  non-empty directory: X``, ``skipping ...``) as a multiset;
+- every other stdout line (``created directory dst``, ``cannot delete
+  non-empty directory: X``, ``skipping non-regular file``, ``IO error
+  encountered -- skipping file deletion``) as a multiset;
 - stderr lines, without rsync's closing ``rsync error:``/``rsync warning:``
   summary (it names a source line of main.c), as a multiset; rsync prints some
   paths absolutely (``full_fname``), so the temporary directory's prefix is
@@ -45,7 +46,7 @@ import attrs
 
 import nassim.rsync
 from nassim.errors import RsyncOptionError
-from nassim.tree import Dir, File, FileTree, Symlink, content_sha1, describe
+from nassim.tree import File, FileTree, Symlink, content_sha1, describe
 
 __all__ = [
     "NOW_SLACK_NS",
@@ -93,28 +94,16 @@ def _split_stdout(lines: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...
     return items, msgs
 
 
-def run_real(
-    src: FileTree,
-    dst: FileTree | None,
-    args: Sequence[str],
-    *,
-    workdir: str | None = None,
-) -> Outcome:
-    """Run ``rsync ARGS -i src/ dst/`` in a fresh temporary directory (cwd) and read ``dst`` back.
-
-    With ``workdir`` the trees are written there instead (it must be empty) and left in place.
-    """
-    own = workdir is None
-    base = tempfile.mkdtemp(prefix="nassim-rsync-") if workdir is None else workdir
+def run_real(src: FileTree, dst: FileTree | None, args: Sequence[str]) -> Outcome:
+    """Run ``rsync ARGS -i src/ dst/`` in a fresh temporary directory (the cwd) and read ``dst`` back."""
+    base = tempfile.mkdtemp(prefix="nassim-rsync-")
     try:
         src.to_path(os.path.join(base, "src"))
-        dst_path = os.path.join(base, "dst")
         if dst is not None:
-            dst.to_path(dst_path)
+            dst.to_path(os.path.join(base, "dst"))
         return _invoke(base, args)
     finally:
-        if own:
-            shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _invoke(base: str, args: Sequence[str]) -> Outcome:
@@ -141,11 +130,6 @@ def _invoke(base: str, args: Sequence[str]) -> Outcome:
     msgs = tuple(ln.replace(prefix, "") for ln in msgs)
     refused = "\n".join(err) if proc.returncode == 1 else None
     return Outcome(proc.returncode, items, msgs, errors, tree, lo, hi, refused)
-
-
-def rerun_real(base: str, args: Sequence[str]) -> Outcome:
-    """Run rsync again in ``base`` (left by ``run_real(..., workdir=base)``) on what is there now."""
-    return _invoke(base, args)
 
 
 def run_model(src: FileTree, dst: FileTree | None, args: Sequence[str], *, now_ns: int) -> Outcome:
@@ -182,8 +166,10 @@ def tree_diff(model: Outcome, real: Outcome) -> list[str]:
     if model.dst is None or real.dst is None:
         if model.dst is None and real.dst is None:
             return []
-        return [f"dst: model {'missing' if model.dst is None else 'present'}, "
-                f"real {'missing' if real.dst is None else 'present'}"]
+        return [
+            f"dst: model {'missing' if model.dst is None else 'present'}, "
+            f"real {'missing' if real.dst is None else 'present'}"
+        ]
     mine = dict(model.dst.items())
     theirs = dict(real.dst.items())
     out: list[str] = []
@@ -259,19 +245,6 @@ def format_case(
     lines.append("  differences:")
     lines += [f"    {d}" for d in compare(model, real)]
     return "\n".join(lines)
-
-
-def entry_summary(tree: FileTree | None) -> str:
-    """A compact listing of a tree, one entry a line (for notes)."""
-    if tree is None:
-        return "(none)"
-    rows = []
-    for path, e in tree.items():
-        if isinstance(e, Dir):
-            rows.append(f"{path}/ {e.mtime_ns}")
-        else:
-            rows.append(f"{path} {describe(e)}")
-    return "\n".join(rows)
 
 
 # --- the three-stage check -----------------------------------------------------------------

@@ -85,9 +85,7 @@ def children(draw: st.DrawFn, depth: int) -> dict[str, Node]:
 def mutated(draw: st.DrawFn, node: Node, depth: int) -> Node | None:
     """The destination's version of a source node (None: absent from the destination)."""
     kind = node[0]
-    action = draw(
-        st.sampled_from(["same", "same", "tweak", "tweak", "tweak", "retype", "missing"])
-    )
+    action = draw(st.sampled_from(["same", "same", "tweak", "tweak", "tweak", "retype", "missing"]))
     if action == "missing":
         return None
     if action == "retype":

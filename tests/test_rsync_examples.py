@@ -239,7 +239,14 @@ def test_exclude_patterns_protect_like_rsync(pattern: str) -> None:
     """Anchoring, dir-only, `*`, `**` and a leading `**/` match what rsync matches."""
     src = tree({"a": f(b"x"), "sub": Dir(T0), "sub/b": f(b"y")})
     dst = tree(
-        {"keep": f(b"k"), "sub": Dir(T0), "sub/keep": f(b"k"), "sub/zz": f(b"z"), "sub/d": Dir(T0), "sub/d/keep": f(b"k")}
+        {
+            "keep": f(b"k"),
+            "sub": Dir(T0),
+            "sub/keep": f(b"k"),
+            "sub/zz": f(b"z"),
+            "sub/d": Dir(T0),
+            "sub/d/keep": f(b"k"),
+        }
     )
     assert_agrees(src, dst, ["-a", "--delete", f"--exclude={pattern}"])
 
@@ -253,3 +260,26 @@ def test_missing_destination_is_created(args: list[str]) -> None:
     src = tree({"a": f(b"x"), "d": Dir(T0)}, root_mtime=T0 + 3 * S)
     stages = assert_agrees(src, None, args)
     assert "created directory dst" in stage(stages, "real run").real.messages
+
+
+@pytest.mark.parametrize("delete", ["--delete", "--delete-delay", "--delete-before", "--delete-after"])
+def test_io_error_from_blocked_dir_stops_later_deletions(delete: str) -> None:
+    """delete-during/-delay cannot list a file kept by --ignore-existing; later dirs are not cleaned."""
+    src = tree({"B": Dir(T0), "a": Dir(T0), "a/A": Dir(T0), "a/A/x": f(b"x"), "a/a": Dir(T0), "c": Dir(T0)})
+    dst = tree(
+        {
+            "gone": f(b"g"),
+            "B": Dir(T0),
+            "B/gone": f(b"g"),
+            "a": Dir(T0),
+            "a/A": f(b"file"),
+            "a/a": Dir(T0),
+            "a/a/gone": f(b"g"),
+            "c": Dir(T0),
+            "c/gone": f(b"g"),
+        }
+    )
+    stages = assert_agrees(src, dst, ["-a", "--ignore-existing", delete])
+    real = stage(stages, "real run").real
+    skipped = "IO error encountered -- skipping file deletion" in real.messages
+    assert skipped == (delete in ("--delete", "--delete-delay"))

@@ -287,7 +287,7 @@ def test_delete_is_expected_on_input_init_containers_only() -> None:
         ("delete-outside-input", "nas-output-1"),
         ("delete-outside-input", "nas-output-1"),
     ]
-    assert [f.message for f in check_delete_flags(changed)][1:] == [
+    assert [f.explanation for f in check_delete_flags(changed)][1:] == [
         "output server's init container 'sync-windows-data' runs with --delete: files written to the "
         "export and not yet on Windows are deleted at every pod start",
         "sidecar 'sync-to-windows' runs with --delete: every Windows file missing from the export "
@@ -326,7 +326,7 @@ def test_capacity_counts_the_control_plane_and_other_pods() -> None:
 def test_capacity_flags_a_small_vm_memory() -> None:
     """544Mi of requests do not fit a 512Mi VM (412Mi allocatable, 242Mi after the control plane)."""
     findings = check_capacity(reference_topology(), MinikubeVM(memory_bytes=512 * Mi))
-    assert [(f.name, f.server, f.message) for f in findings] == [
+    assert [(f.name, f.server, f.explanation) for f in findings] == [
         (
             "insufficient-memory",
             None,

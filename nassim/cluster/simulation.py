@@ -53,7 +53,9 @@ from nassim.trace import (
     ProbeResult,
     Record,
     RsyncRun,
+    ServerConfig,
     Trace,
+    TreeState,
     WriteClosed,
     WriteOpened,
 )
@@ -64,6 +66,17 @@ __all__ = ["Simulation", "simulate", "sidecar_backoff"]
 Proc = Generator[simpy.Event, Any, Any]
 
 RESET_AFTER = 600.0  # §1: the back-off counter resets after 10 minutes of running
+INSTANT = 1e-3  # writes shorter than this are modelled as instantaneous (no close event)
+
+
+class _CountingEnvironment(simpy.Environment):
+    """A simpy environment that counts the events it schedules (for the speed benchmark)."""
+
+    events = 0
+
+    def schedule(self, event: simpy.Event, priority: int = 1, delay: float = 0) -> None:  # type: ignore[override]
+        self.events += 1
+        super().schedule(event, priority, delay)  # type: ignore[arg-type]
 
 
 def sidecar_backoff(restart: int) -> float:
@@ -98,10 +111,16 @@ def windows_volume(s: Scenario) -> tuple[Volume, Medium]:
 class Simulation:
     """One run of a scenario on the fake cluster. :meth:`run` returns the trace."""
 
-    def __init__(self, scenario: Scenario, *, topology: Topology | None = None) -> None:
+    def __init__(self, scenario: Scenario, *, topology: Topology | None = None, summary: bool = False) -> None:
+        """``summary=True`` keeps per-write facts out of the trace (no WriteOpened, WriteClosed
+        or FileSynced records) and measures each write's latency as it happens into
+        :attr:`latencies`: for month-long runs whose trace would not fit in memory."""
         self.s = scenario
+        self.summary = summary
+        self.latencies: list[float] = []
+        self._unsynced: dict[tuple[str, str], tuple[float, int, int]] = {}
         self.topology = topology if topology is not None else scenario.load_topology()
-        self.env = simpy.Environment()
+        self.env = _CountingEnvironment()
         self.trace = Trace(seed=scenario.seed, params={"scenario": scenario.name})
         self.start_ns = scenario.start_ns
         self.win_volume, self.win_medium = windows_volume(scenario)
@@ -136,8 +155,19 @@ class Simulation:
         when = dt.datetime.fromtimestamp(self.vm_ns(t) / 1e9, tz=dt.UTC)
         return when.strftime("%H:%M:%S")
 
+    @property
+    def events(self) -> int:
+        """Events simpy has scheduled so far."""
+        return self.env.events
+
     def record(self, r: Record) -> None:
         self.trace.add(r)
+
+    def record_write(self, r: WriteOpened | WriteClosed) -> None:
+        if not self.summary:
+            self.trace.add(r)
+        elif isinstance(r, WriteClosed) and r.side == "nfs":
+            self._unsynced[(r.server, r.path)] = (r.t, r.content, r.size)
 
     def new_content(self, rng: random.Random) -> int:
         return rng.getrandbits(62)
@@ -267,6 +297,7 @@ class Simulation:
                 return False
             if result.exit_code == 0:
                 self.set_state(pod, c, "terminated", "Completed", 0)
+                self.record_trees(st, pod.export, "init")
                 return True
             # §5: a one-shot init container fails on exit 23 or 24 and blocks the pod.
             self.set_state(pod, c, "terminated", "Error", result.exit_code)
@@ -441,9 +472,16 @@ class Simulation:
         for tr in result.transfers:
             when = t0 + (self.elapsed(tr.done, base) if side == "windows" else self.init_cost.seconds(tr.done))
             content = tr.content if isinstance(tr.content, int) else -1
-            self.record(
-                FileSynced(when, pod.server, side, tr.path, tr.size, content, container, st_runs, tr.path in torn)
-            )
+            if not self.summary:
+                self.record(
+                    FileSynced(when, pod.server, side, tr.path, tr.size, content, container, st_runs, tr.path in torn)
+                )
+            elif side == "windows":
+                key = (pod.server, tr.path)
+                w = self._unsynced.get(key)
+                if w is not None and w[1] == content and w[2] == tr.size:
+                    self.latencies.append(when - w[0])
+                    del self._unsynced[key]
 
     def _count(self, side: Side, result: RsyncResult) -> None:
         for line in result.itemized:
@@ -491,9 +529,11 @@ class Simulation:
             name = f"f{(rng.randrange(w.names) if w.names else n):06d}.dat"
             size = self.draw_size(w.size, rng)
             content = self.new_content(rng)
-            self.env.process(
-                self.write_file(st, w.prefix + name, size, content, size / w.throughput, w.mode, f"writer-{index}")
-            )
+            write = self.write_file(st, w.prefix + name, size, content, size / w.throughput, w.mode, f"writer-{index}")
+            if size / w.throughput < INSTANT and st.pod is not None and st.pod.serving:
+                yield from write  # nothing to wait for: no process of its own
+            else:
+                self.env.process(write)
 
     def write_file(
         self, st: ServerState, path: str, size: int, content: int, duration: float, mode: str, who: str
@@ -508,19 +548,22 @@ class Simulation:
         head, _, name = path.rpartition("/")
         target = path if mode == "inplace" else (f"{head}/" if head else "") + f".{name}.tmp"
         now = self.vm_ns()
-        st.touch(*export.ensure_dirs(target, now))
-        export.put_file(target, File(0, now, content))
-        st.touch(target)
-        ow = OpenWrite(target, version, size, content, self.env.now, self.env.now + duration)
-        st.open_writes[target] = ow
-        self.record(WriteOpened(self.env.now, st.server.name, "nfs", path, version, size, who))
-        if duration > 0:
+        created = export.ensure_dirs(target, now)
+        if created:
+            st.touch(*created)
+        self.record_write(WriteOpened(self.env.now, st.server.name, "nfs", path, version, size, who))
+        if duration >= INSTANT:
+            export.put_file(target, File(0, now, content))
+            st.touch(target)
+            ow = OpenWrite(target, version, size, content, self.env.now, self.env.now + duration)
+            st.open_writes[target] = ow
             yield self.env.timeout(duration)
-        if st.open_writes.get(target) is ow:
-            del st.open_writes[target]
-        if st.pod is not pod or not pod.serving:
-            return  # the server went away mid-write: the client sees an error (ESTALE/EIO)
-        final = File(size, self.vm_ns(), content)
+            if st.open_writes.get(target) is ow:
+                del st.open_writes[target]
+            if st.pod is not pod or not pod.serving:
+                return  # the server went away mid-write: the client sees an error (ESTALE/EIO)
+            now = self.vm_ns()
+        final = File(size, now, content)
         export.put_file(target, final)
         st.touch(target)
         if target != path:
@@ -528,7 +571,7 @@ class Simulation:
             export.put_file(path, final)
             st.touch(path)
             self.record(FileRenamed(self.env.now, st.server.name, "nfs", target, path, who))
-        self.record(WriteClosed(self.env.now, st.server.name, "nfs", path, version, size, content, who))
+        self.record_write(WriteClosed(self.env.now, st.server.name, "nfs", path, version, size, content, who))
 
     def deleter(self, index: int, d: Deleter | Renamer, st: ServerState) -> Proc:
         rng = self.rng(f"{d.type}:{index}:{st.server.name}")
@@ -718,8 +761,34 @@ class Simulation:
 
     # --- the run ---------------------------------------------------------------------------------------
 
+    def record_config(self, server: Server) -> None:
+        sc = server.sidecar
+        self.record(
+            ServerConfig(
+                0.0,
+                server.name,
+                server.role.value,
+                server.export.value,
+                server.init.name,
+                server.init.rsync_args,
+                sc.name if sc else None,
+                sc.rsync_args if sc else (),
+                sc.interval if sc else None,
+            )
+        )
+
+    def record_trees(self, st: ServerState, export: Side, moment: str, t: float | None = None) -> None:
+        """Both sides' files now (a file being written at its current size)."""
+        t = self.env.now if t is None else t
+        sizes = {p: ow.size_at(t) for p, ow in st.open_writes.items()}
+        name = st.server.name
+        self.record(TreeState.of(t, name, "nfs", moment, export.tree, sizes))
+        self.record(TreeState.of(t, name, "windows", moment, st.windows.tree))
+
     def run(self) -> Trace:
         env = self.env
+        for st in self.servers.values():
+            self.record_config(st.server)
         for st in self.servers.values():
             self.create_pod(st)
         for i, w in enumerate(self.s.workloads):
@@ -737,6 +806,12 @@ class Simulation:
             env.process(self.probe(p))
         env.run(until=self.s.duration)
         self.finish_probes()
+        # The trees already hold the outcome of a run still in progress (decided at its start),
+        # so the end state is stamped after that run's last record.
+        end = max([self.s.duration, *(r.t for r in self.trace.records)])
+        for st in self.servers.values():
+            if st.export is not None:
+                self.record_trees(st, st.export, "end", end)
         # Records are appended as processes run; a run's FileSynced records look ahead. Sort, stably.
         self.trace.records.sort(key=lambda r: r.t)
         return self.trace

@@ -205,6 +205,7 @@ class _Run:
             "attr_updates": 0,
         }
         self.io_error = False
+        self.io_warned = False
         self.delayed_deletes: list[tuple[_DirNode, str, str]] = []
         # Directories whose mtime rsync fixes at the end (§10), with their source mtime.
         self.dir_fixups: list[tuple[_DirNode, int]] = []
@@ -288,7 +289,11 @@ class _Run:
             else:
                 name = o.source_name
                 self.sync_entry(name, src._root, root, "")
-            if o.delete in ("after", "delay") and not self.io_error:
+            if o.delete == "after" and self.io_error:
+                # §6: the after-pass lists each directory anew, and skips them all after an I/O error.
+                self.skip_deletion_for_io_error()
+            elif o.delete in ("after", "delay"):
+                # --delete-delay runs what it recorded before any error.
                 for parent, name, rel in self.delayed_deletes:
                     self.delete_item(parent, name, rel)
             self.fix_dir_times()
@@ -450,6 +455,7 @@ class _Run:
             # delete-during opens every transfer directory to list it (delete-before and
             # delete-after skip paths that are not directories).
             self.error(f'rsync: [generator] opendir "{self.full(rel)}" failed: Not a directory (20)')
+            self.io_error = True  # and so later directories are not cleaned (§6)
         names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
         if names and not o.perms:
             # Without -p the generator asks for the parent's default ACL, which fails here;
@@ -736,8 +742,18 @@ class _Run:
             if type(schild) is _DirNode and type(dchild) is _DirNode:
                 self._delete_pass(schild, dchild, _join(rel, n))
 
+    def skip_deletion_for_io_error(self) -> None:
+        if not self.io_warned:
+            self.messages.append("IO error encountered -- skipping file deletion")
+            self.io_warned = True
+
     def delete_in_dir(self, snode: _DirNode, dnode: _DirNode, rel: str, names: list[str]) -> None:
         """Delete destination entries of ``rel`` that the source list lacks (reverse order)."""
+        if self.io_error and self.o.delete != "after":
+            # §6 (delete.c delete_in_dir): once an I/O error is flagged, no directory is
+            # cleaned any more; the first skip says so.
+            self.skip_deletion_for_io_error()
+            return
         listed = set(names)
         dnames = [n for n in ordered(dnode.children) if not self.excluded(rel, n, dnode.children[n])]
         for n in reversed(dnames):

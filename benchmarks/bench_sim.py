@@ -1,0 +1,83 @@
+"""Simulator speed against the physical limit of simpy, side by side in one run.
+
+    python benchmarks/bench_sim.py [--days 1 30] [--quick]
+
+Simulates the reference test bed (seven servers, 30 s sidecar interval) with
+one write per second into each output export (Poisson, small files, a pool of
+1,000 names per export so the tree stays the size of a real export), for each
+number of days. In the same run it times a bare simpy loop that processes the
+same number of events with no work attached: the fastest any simpy model of
+this test bed could go here. Prints simulated seconds per wall second and the
+ratio nassim / bare.
+
+Target on the 2-core reference machine: 30 days in at most 3x the bare loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+
+import simpy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nassim.cluster import Simulation  # noqa: E402
+from nassim.scenario import scenario_from_dict  # noqa: E402
+
+
+def scenario(days: float):  # type: ignore[no-untyped-def]
+    return scenario_from_dict(
+        {
+            "name": f"bench-{days:g}d",
+            "seed": 1,
+            "duration": days * 86_400,
+            "windows": {"host": "linux"},
+            "workloads": [{"type": "writer", "rate": 1.0, "names": 1000, "size": {"value": 2048}}],
+        }
+    )
+
+
+def bare_loop(events: int) -> float:
+    """Wall seconds for simpy to process ``events`` timeouts in three processes."""
+
+    def proc(env: simpy.Environment, n: int):  # type: ignore[no-untyped-def]
+        for _ in range(n):
+            yield env.timeout(1.0)
+
+    env = simpy.Environment()
+    per = events // 3
+    for _ in range(3):
+        env.process(proc(env, per))
+    gc.collect()
+    t0 = time.perf_counter()
+    env.run()
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--days", type=float, nargs="+", default=[1, 30])
+    ap.add_argument("--quick", action="store_true", help="0.1 and 1 day, for a smoke run")
+    a = ap.parse_args()
+    days_list = [0.1, 1.0] if a.quick else a.days
+    print(f"{'days':>6} {'events':>12} {'nassim s':>10} {'bare s':>8} {'ratio':>7} {'sim s / wall s':>15}")
+    for days in days_list:
+        sim = Simulation(scenario(days), summary=True)
+        gc.collect()
+        t0 = time.perf_counter()
+        sim.run()
+        wall = time.perf_counter() - t0
+        events = sim.events
+        bare = bare_loop(events)
+        print(
+            f"{days:>6g} {events:>12,} {wall:>10.2f} {bare:>8.2f} {wall / bare:>7.2f} {days * 86_400 / wall:>15,.0f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
