@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nassim import rsync  # noqa: E402
-from nassim.tree import Dir, File, FileTree  # noqa: E402
+from nassim import rsync
+from nassim.tree import Dir, File, FileTree
 
 T0 = 1_600_000_000 * 10**9
 PER_DIR = 100
@@ -90,7 +90,7 @@ def side_by_side(n: int, repeat: int, work: Path) -> None:
         else:
             model_src = src
         real = best_of(lambda: real_dry_run(on_disk_src, on_disk_dst), repeat)
-        model = best_of(lambda: rsync.run(model_src, dst, ["-a", "-n"], now_ns=T0), repeat)
+        model = best_of(lambda s=model_src: rsync.run(s, dst, ["-a", "-n"], now_ns=T0), repeat)
         print(f"  {n:>7} files, {label:<11} real rsync -an {real * 1e3:9.1f} ms   model {model * 1e3:8.2f} ms"
               f"   model is {real / model:6.1f}x faster")
 

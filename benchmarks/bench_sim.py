@@ -25,8 +25,8 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nassim.cluster import Simulation  # noqa: E402
-from nassim.scenario import scenario_from_dict  # noqa: E402
+from nassim.cluster import Simulation
+from nassim.scenario import scenario_from_dict
 
 
 def scenario(days: float):  # type: ignore[no-untyped-def]

@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nassim.costs import CostModel, Medium  # noqa: E402
-from nassim.rsync.engine import RsyncStats  # noqa: E402
+from nassim.costs import CostModel, Medium
+from nassim.rsync.engine import RsyncStats
 
 
 def make_tree(root: Path, files: int, size: int, per_dir: int = 500) -> None:

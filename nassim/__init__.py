@@ -12,9 +12,19 @@ Layers, lowest first:
 """
 
 from nassim import rsync
+from nassim.checks import (
+    Verdict,
+    check_convergence,
+    check_invariants,
+    check_latency_bound,
+    check_loop_freedom,
+    check_no_loss,
+)
 from nassim.cluster import simulate
 from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
 from nassim.errors import ContentError, NassimError, RsyncOptionError, ScenarioError, TopologyError, TreeError
+from nassim.finding import Finding
+from nassim.findings import find_findings
 from nassim.metrics import latency_summary, run_summary, write_latencies
 from nassim.report import Report, build_report
 from nassim.rsync import Interrupt, RsyncOptions, RsyncResult, RsyncStats, parse_args
@@ -45,6 +55,8 @@ from nassim.tree import (
 )
 
 __all__ = [
+    "LOCAL_DISK",
+    "NINEP_WINDOWS",
     "ContentError",
     "CostModel",
     "Digest",
@@ -52,10 +64,9 @@ __all__ = [
     "Entry",
     "File",
     "FileTree",
+    "Finding",
     "Interrupt",
-    "LOCAL_DISK",
     "Medium",
-    "NINEP_WINDOWS",
     "NassimError",
     "OwnerSupport",
     "Report",
@@ -72,11 +83,18 @@ __all__ = [
     "TopologyError",
     "Trace",
     "TreeError",
+    "Verdict",
     "Volume",
     "build_report",
+    "check_convergence",
+    "check_invariants",
+    "check_latency_bound",
+    "check_loop_freedom",
+    "check_no_loss",
     "content_bytes",
     "content_sha1",
     "dump_scenario",
+    "find_findings",
     "latency_summary",
     "load_manifests",
     "load_scenario",

@@ -466,7 +466,7 @@ def _latency(ix: TraceIndex, bound: float | None) -> Verdict:
     bounds = f"bound {num(lo)} s" if num(lo) == num(hi) else f"bounds {num(lo)}-{num(hi)} s"
     valid = (
         f"{plural(ok, 'write')} reached Windows within the bound (max {num(worst_ok)} s; {bounds}), "
-        f"{explained} were replaced or deleted first"
+        f"{explained} replaced or deleted before their deadline"
     )
     return _combine(name, parts, valid)
 
@@ -581,8 +581,7 @@ def _recopies(ix: TraceIndex, server: str, max_copies: int) -> tuple[Status, str
                 worst = (len(seq), list(seq))
     if worst is None:
         return None
-    _, seq = worst
-    total = _total_copies(ix, server, seq[0])
+    total, seq = worst
     first = seq[0]
     lab = ix.label(server, first.content, first.size)
     lines: list[str] = []
@@ -593,43 +592,27 @@ def _recopies(ix: TraceIndex, server: str, max_copies: int) -> tuple[Status, str
         lines.append(f"{ts(first.t)} {server}: {first.path} {lab} ({first.size} bytes) is in the export")
     for i, fs in enumerate(seq):
         run = ix.run_of(fs)
-        num = run.run if run else fs.run
+        n_run = run.run if run else fs.run
         flags = _itemize_of(run, fs.path) if run else ""
         why = f" [{flags}]" if flags else ""
         if i == 0:
-            lines.append(f"{ts(fs.t)} sync run {num} copied {fs.path} {lab} to Windows{why}")
+            lines.append(f"{ts(fs.t)} sync run {n_run} copied {fs.path} {lab} to Windows{why}")
         elif i < max_copies:
-            lines.append(f"{ts(fs.t)} run {num} copied it again, unchanged since{_since(w, seq[0])}{why}")
+            lines.append(f"{ts(fs.t)} run {n_run} copied it again, unchanged since{_since(w, seq[0])}{why}")
         else:
             lines.append(
-                f"{ts(fs.t)} run {num} copied it again{why}: copy {i + 1} of an unchanged version "
+                f"{ts(fs.t)} run {n_run} copied it again{why}: copy {i + 1} of an unchanged version "
                 f"(bound {max_copies}){_flag_reason(flags)}"
             )
             break
     if total > max_copies + 1:
-        lines.append(f"... {total} copies of {first.path} {lab} in all, the last at {ts(_last_copy(ix, first))}")
+        lines.append(f"... {total} copies of {first.path} {lab} in all, the last at {ts(seq[-1].t)}")
     reason = f"{server}: {first.path} {lab} was copied to Windows {total} times without changing (bound {max_copies})"
     return "invalid", reason, lines
 
 
 def _since(w: WriteClosed | None, first: FileSynced) -> str:
     return f" {ts(w.t)}" if w is not None else f" the copy at {ts(first.t)}"
-
-
-def _total_copies(ix: TraceIndex, server: str, fs: FileSynced) -> int:
-    return sum(
-        1
-        for x in ix.synced.get((server, fold(fs.path)), [])
-        if (x.path, x.content, x.size) == (fs.path, fs.content, fs.size)
-    )
-
-
-def _last_copy(ix: TraceIndex, fs: FileSynced) -> float:
-    return max(
-        x.t
-        for x in ix.synced.get((fs.server, fold(fs.path)), [])
-        if (x.path, x.content, x.size) == (fs.path, fs.content, fs.size)
-    )
 
 
 def _itemize_of(run: RsyncRun, path: str) -> str:
@@ -673,7 +656,7 @@ def _settling(ix: TraceIndex, server: str, settle_runs: int) -> tuple[Status, st
     if not runs or runs[-1].transferred or runs[-1].deleted:
         return (
             "unknown",
-            f"{server}: the trace ends before the sync could settle ({len(runs)} sync runs after the last "
+            f"{server}: the trace ends before the sync could settle ({plural(len(runs), 'sync run')} after the last "
             f"outside activity at {ts(quiet)}: {what})",
             [],
         )
@@ -902,7 +885,7 @@ def _lost_writes(ix: TraceIndex, server: str) -> list[tuple[Status, str, list[st
             return [
                 (
                     "unknown",
-                    f"{server}: {len(pending)} writes never reached Windows and the trace has no end state "
+                    f"{server}: {plural(len(pending), 'write')} never reached Windows and the trace has no end state "
                     "to show whether the export still holds them",
                     [],
                 )

@@ -56,7 +56,7 @@ def run(scenario: str, as_json: bool, seed: int | None, backend: str) -> None:
     if seed is not None:
         s = attrs.evolve(s, seed=seed)
     trace = simulate(s)
-    report = build_report(trace, scenario=s.name, duration=s.duration)
+    report = build_report(trace, scenario=s.name, duration=s.duration, expect_findings=s.expect_findings)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

@@ -58,12 +58,14 @@ class CostModel:
 
     def seconds(self, stats: RsyncStats) -> float:
         """Duration of a run that did what ``stats`` counts."""
+        scan = self.src.stat_s * stats.scanned + self.dst.stat_s * stats.dst_stat
+        return self.startup_s + scan + self.work_seconds(stats)
+
+    def work_seconds(self, stats: RsyncStats) -> float:
+        """The part of a run's duration spent changing things (moving bytes, creating, deleting)."""
         s, d = self.src, self.dst
         return (
-            self.startup_s
-            + s.stat_s * stats.scanned
-            + d.stat_s * stats.dst_stat
-            + (s.byte_s + d.byte_s) * stats.bytes
+            (s.byte_s + d.byte_s) * stats.bytes
             + d.create_s * (stats.transferred + stats.created_dirs)
             + d.delete_s * stats.deleted
         )

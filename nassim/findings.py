@@ -14,6 +14,8 @@ user can look it up. :func:`find_findings` returns every one in time order:
 ``windows-invalid-name``     an export name Windows cannot store (reserved, ``<>:"\\|?*``, trailing dot)
 ``temp-file-left-behind``    a ``.NAME.XXXXXX`` rsync temp file, or a writer's temp name, stays on
                              Windows after it is gone from the export
+``quick-check-miss``         a sync skipped a rewritten file: same size as the Windows copy, and rsync's
+                             quick check (size and whole-second mtime) saw no change
 ``sidecar-crash-loop``       the sidecar waited in CrashLoopBackOff: no sync while it waits
 ``init-crash-loop``          an init container failed and backed off: the pod cannot start
 ===========================  ================================================================
@@ -29,7 +31,7 @@ from collections import defaultdict
 
 from nassim.checks import TraceIndex, fold, index, lost_writes, num, overwritten_edits, plural
 from nassim.finding import Finding
-from nassim.trace import ContainerState, FileRenamed, Trace
+from nassim.trace import ContainerState, FileRenamed, Trace, WriteOpened
 
 __all__ = ["FINDINGS", "find_findings"]
 
@@ -42,6 +44,7 @@ FINDINGS = (
     "case-collision",
     "windows-invalid-name",
     "temp-file-left-behind",
+    "quick-check-miss",
     "sidecar-crash-loop",
     "init-crash-loop",
 )
@@ -63,6 +66,7 @@ def find_findings(trace: Trace | TraceIndex) -> list[Finding]:
         *case_collisions(ix),
         *invalid_names(ix),
         *temp_files_left(ix),
+        *quick_check_misses(ix),
         *crash_loops(ix),
     ]
     found.sort(key=lambda f: (f.time is None, f.time or 0.0, FINDINGS.index(f.name), f.server or "", f.path or ""))
@@ -287,10 +291,15 @@ def temp_files_left(ix: TraceIndex) -> list[Finding]:
             continue
         in_export = {fold(p) for p, *_ in nfs.entries}
         killed = [r for r in ix.sync_runs.get(server, []) if r.exit_code in (137, 143, 20)]
+        # A torn copy under a name no writer opened is a writer's private temp name (its write never finished).
+        opened = {r.path for r in ix.trace.records if isinstance(r, WriteOpened) and r.server == server}
         for path, size, _ in win.entries:
-            if fold(path) in in_export:
-                continue
             base = path.rpartition("/")[2]
+            back = (
+                "; a pod restart's init container even copied it back into the export"
+                if fold(path) in in_export
+                else ""
+            )
             ren = renamed_away.get((server, path))
             if ren is not None:
                 copies = ix.synced.get((server, fold(path)), [])
@@ -301,9 +310,24 @@ def temp_files_left(ix: TraceIndex) -> list[Finding]:
                         server,
                         f"{path} is a writer's temp name (renamed to {ren.new_path} on NFS at t={ren.t:.1f}); "
                         f"a sync copied it while it existed ({size} bytes) and, without --delete, it stays on "
-                        "Windows for good",
+                        f"Windows for good{back}",
                         path,
                         when,
+                    )
+                )
+            elif path not in opened and any(
+                fs.torn and fs.path == path for fs in ix.synced.get((server, fold(path)), [])
+            ):
+                first = next(fs for fs in ix.synced[(server, fold(path))] if fs.path == path)
+                out.append(
+                    Finding(
+                        "temp-file-left-behind",
+                        server,
+                        f"{path} is a writer's temp name: a sync copied it half-written ({size} bytes), the write "
+                        "never finished under its final name, and, without --delete, the copy stays on Windows "
+                        f"for good{back}",
+                        path,
+                        first.t,
                     )
                 )
             elif _RSYNC_TEMP.match(base):
@@ -314,11 +338,59 @@ def temp_files_left(ix: TraceIndex) -> list[Finding]:
                         "temp-file-left-behind",
                         server,
                         f"{path} ({size} bytes) is an rsync temp file: {by}while writing it, and nothing ever "
-                        "removes it from Windows",
+                        f"removes it from Windows{back}",
                         path,
                         when,
                     )
                 )
+    return out
+
+
+def quick_check_misses(ix: TraceIndex) -> list[Finding]:
+    """Writes the first sync run after them skipped while Windows held other content of the same size."""
+    out: list[Finding] = []
+    for w in ix.writes:
+        if not ix.syncs_to_windows(w.server):
+            continue
+        key = (w.server, fold(w.path))
+        runs = ix.sync_runs_between(w.server, w.t, float("inf"))
+        if not runs or runs[0].exit_code != 0:
+            continue
+        r = runs[0]
+        syncs = ix.synced.get(key, [])
+        if any(fs.run == r.run and fs.container == r.container for fs in syncs):
+            continue
+        # The same name only: a case twin is another file on a case-sensitive host (case-collision covers
+        # the other hosts).
+        before = [fs for fs in syncs if fs.t < r.t and fs.path == w.path]
+        if not before:
+            continue
+        last = before[-1]
+        touched = any(last.t < t < r.t for t, _ in ix.win_changes.get(key, []))
+        if touched or last.size != w.size or last.content == w.content:
+            continue
+        nxt = next((fs for fs in syncs if fs.t > r.t), None)
+        if nxt is None:
+            until = "to the end of the trace"
+        elif (nxt.content, nxt.size) == (w.content, w.size):
+            until = f"until run {nxt.run} copied v{w.version} at t={nxt.t:.1f}"
+        else:
+            until = (
+                f"until run {nxt.run} copied {ix.named(w.server, nxt.content, w.path, nxt.size)} at t={nxt.t:.1f}; "
+                f"v{w.version} never reached Windows"
+            )
+        out.append(
+            Finding(
+                "quick-check-miss",
+                w.server,
+                f"sync run {r.run} skipped {w.path} v{w.version} (closed at t={w.t:.1f}): Windows held "
+                f"{ix.named(w.server, last.content, w.path, last.size)} of the same size ({w.size} bytes), and "
+                "rsync's quick check compares only size and whole-second mtime, so a rewrite in the second of "
+                f"the last copy looks unchanged; Windows kept the stale content {until}",
+                w.path,
+                r.t,
+            )
+        )
     return out
 
 

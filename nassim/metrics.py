@@ -22,7 +22,7 @@ from nassim.trace import FileDeleted, FileRenamed, FileSynced, RsyncRun, Trace, 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LatencySummary", "RunSummary", "latency_summary", "run_summary", "write_latencies", "quantile"]
+__all__ = ["LatencySummary", "RunSummary", "latency_summary", "quantile", "run_summary", "write_latencies"]
 
 
 @attrs.frozen
@@ -48,11 +48,7 @@ def write_fates(trace: Trace) -> list[WriteFate]:
     ends: dict[tuple[str, str], list[float]] = defaultdict(list)  # when a version stops being current
     writes = [r for r in trace.records if isinstance(r, WriteClosed) and r.side == "nfs"]
     for r in trace.records:
-        if isinstance(r, WriteClosed) and r.side == "nfs":
-            ends[(r.server, r.path)].append(r.t)
-        elif isinstance(r, FileDeleted) and r.side == "nfs":
-            ends[(r.server, r.path)].append(r.t)
-        elif isinstance(r, FileRenamed) and r.side == "nfs":
+        if isinstance(r, WriteClosed | FileDeleted | FileRenamed) and r.side == "nfs":
             ends[(r.server, r.path)].append(r.t)
     deletes = {(r.server, r.path, r.t) for r in trace.records if isinstance(r, FileDeleted | FileRenamed)}
     out = []

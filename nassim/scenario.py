@@ -332,11 +332,13 @@ def _apply_overrides(topo: Topology, spec: TopologySpec) -> Topology:
             s = attrs.evolve(s, export=ExportKind(spec.export))
         if spec.order is not None:
             s = attrs.evolve(s, order=ContainerOrder(spec.order))
-        if s.sidecar is not None:
+        sidecar = s.sidecar
+        if sidecar is not None:
             if spec.interval is not None:
-                s = attrs.evolve(s, sidecar=attrs.evolve(s.sidecar, interval=spec.interval))
+                sidecar = attrs.evolve(sidecar, interval=spec.interval)
             if spec.sidecar_args is not None:
-                s = attrs.evolve(s, sidecar=attrs.evolve(s.sidecar, rsync_args=spec.sidecar_args))
+                sidecar = attrs.evolve(sidecar, rsync_args=spec.sidecar_args)
+            s = attrs.evolve(s, sidecar=sidecar)
         out.append(s)
     return Topology(out)
 
@@ -353,7 +355,7 @@ for _union, _members in (
         _union,
         _converter,
         tag_name="type",
-        tag_generator=lambda cls: attrs.fields(cls).type.default,  # type: ignore[arg-type,union-attr]
+        tag_generator=lambda cls: attrs.fields(cls).type.default,
     )
 
 

@@ -226,6 +226,8 @@ R = TypeVar("R", bound=Record)
 
 def _plain(v: Any) -> Any:
     if isinstance(v, tuple):
+        if v and all(type(e) is tuple and not any(type(x) is float for x in e) for e in v):
+            return v  # a TreeState's (path, size, content) rows: json writes them as lists, no floats to round
         return [_plain(x) for x in v]
     if isinstance(v, float):
         return repr(round(v, 9))

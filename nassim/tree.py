@@ -16,11 +16,12 @@ stores, whether times, owners and permissions can be set, read-only.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import os
 import random
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeAlias
 
 import attrs
@@ -205,10 +206,14 @@ def same_content(a: File, b: File) -> bool:
 # --- paths -------------------------------------------------------------------
 
 
-def split_path(path: str) -> list[str]:
-    """Components of a relative POSIX path; ``"."`` is the root (no components)."""
+@functools.lru_cache(maxsize=1 << 16)
+def split_path(path: str) -> tuple[str, ...]:
+    """Components of a relative POSIX path; ``"."`` is the root (no components).
+
+    Cached: a simulation names the same few thousand paths millions of times.
+    """
     if path in (".", ""):
-        return []
+        return ()
     if path.startswith("/"):
         raise TreeError(f"{path!r}: path must be relative to the tree root, not absolute")
     try:
@@ -224,7 +229,7 @@ def split_path(path: str) -> list[str]:
             if p == "..":
                 raise TreeError(f"{path!r}: path escapes the tree root with '..'")
             raise TreeError(f"{path!r}: path has an empty or '.' component")
-    return parts
+    return tuple(parts)
 
 
 def join(parent: str, name: str) -> str:
@@ -259,9 +264,12 @@ class _DirNode:
 Node: TypeAlias = "File | Symlink | _DirNode"
 
 
-def ordered(children: Mapping[str, Node]) -> list[str]:
-    """Names in rsync's order: non-directories first, then directories, each bytewise."""
-    return sorted(children, key=lambda n: (type(children[n]) is _DirNode, sort_key(n)))
+def ordered(children: Mapping[str, Node], names: Iterable[str] | None = None) -> list[str]:
+    """Names (all of ``children``, or the given subset of them) in rsync's order:
+    non-directories first, then directories, each bytewise."""
+    return sorted(
+        children if names is None else names, key=lambda n: (type(children[n]) is _DirNode, os.fsencode(n))
+    )
 
 
 class FileTree:

@@ -1,5 +1,6 @@
 """The fake cluster: pods, sidecars, workloads and faults in virtual time."""
 
+import itertools
 import math
 import os
 import subprocess
@@ -9,11 +10,11 @@ from pathlib import Path
 import attrs
 import pytest
 
-from nassim.cluster import Simulation, sidecar_backoff, simulate
+from nassim.cluster import sidecar_backoff, simulate
 from nassim.metrics import write_fates
 from nassim.report import build_report
 from nassim.scenario import load_scenario, scenario_from_dict
-from nassim.trace import ContainerState, FileSynced, LogLine, PodPhase, RsyncRun, WriteClosed
+from nassim.trace import ContainerState, FileSynced, LogLine, PodPhase, RsyncRun
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASE3 = ROOT / "sim" / "scenarios" / "phase3-validation.yaml"
@@ -43,7 +44,7 @@ def test_sidecar_logs_the_real_banner_and_run_lines():
         "Direction: NFS export -> Windows mount",
     ]
     runs = lines[3:]
-    assert runs and all(l.startswith("[09:") and " Synced to Windows in " in l and l.endswith("s") for l in runs)
+    assert runs and all(x.startswith("[09:") and " Synced to Windows in " in x and x.endswith("s") for x in runs)
 
 
 def test_sidecar_period_is_interval_plus_run_time():
@@ -51,7 +52,7 @@ def test_sidecar_period_is_interval_plus_run_time():
     trace = simulate(_scenario(windows={"host": "windows", "files": 2000}, duration=400))
     runs = [r for r in trace.of(RsyncRun) if r.container == "sync-to-windows"]
     assert len(runs) >= 3
-    for a, b in zip(runs, runs[1:]):
+    for a, b in itertools.pairwise(runs):
         assert b.t - a.t == pytest.approx(30 + a.duration, abs=1e-6)
     assert runs[1].duration > 1.0  # 2,000 files over 9p: the scan alone takes seconds
 
@@ -89,7 +90,7 @@ def test_sidecar_crash_loop_backs_off():
     states = [r for r in simulate(s).of(ContainerState) if r.container == "sync-to-windows"]
     assert any(r.reason == "CrashLoopBackOff" for r in states)
     starts = [r.t for r in states if r.state == "running"]
-    gaps = [round(b - a) for a, b in zip(starts, starts[1:])]
+    gaps = [round(b - a) for a, b in itertools.pairwise(starts)]
     assert gaps[1:4] == [12, 22, 42]  # 1 s until the next crash + back-off 10, 20, 40 s + 0.5 s start
 
 
@@ -149,7 +150,7 @@ def test_latency_matches_the_closed_form_of_a_periodic_sync():
     )
     trace = simulate(s)
     runs = [r for r in trace.of(RsyncRun) if r.container == "sync-to-windows"]
-    periods = [b.t - a.t for a, b in zip(runs, runs[1:])]
+    periods = [b.t - a.t for a, b in itertools.pairwise(runs)]
     synced = {(r.path, r.content): r for r in trace.of(FileSynced) if r.side == "windows"}
     run_start = {r.run: r.t for r in runs}
     offsets = [r.t - run_start[r.run] for r in synced.values()]

@@ -61,7 +61,7 @@ from nassim.trace import (
 )
 from nassim.tree import File, FileTree, OwnerSupport, Volume
 
-__all__ = ["Simulation", "simulate", "sidecar_backoff"]
+__all__ = ["Simulation", "sidecar_backoff", "simulate"]
 
 Proc = Generator[simpy.Event, Any, Any]
 
@@ -74,7 +74,7 @@ class _CountingEnvironment(simpy.Environment):
 
     events = 0
 
-    def schedule(self, event: simpy.Event, priority: int = 1, delay: float = 0) -> None:  # type: ignore[override]
+    def schedule(self, event: simpy.Event, priority: int = 1, delay: float = 0) -> None:
         self.events += 1
         super().schedule(event, priority, delay)  # type: ignore[arg-type]
 
@@ -121,7 +121,7 @@ class Simulation:
         self._unsynced: dict[tuple[str, str], tuple[float, int, int]] = {}
         self.topology = topology if topology is not None else scenario.load_topology()
         self.env = _CountingEnvironment()
-        self.trace = Trace(seed=scenario.seed, params={"scenario": scenario.name})
+        self.trace = Trace(seed=scenario.seed, params={"scenario": scenario.name, "summary": summary})
         self.start_ns = scenario.start_ns
         self.win_volume, self.win_medium = windows_volume(scenario)
         self.sidecar_cost = CostModel(src=LOCAL_DISK, dst=self.win_medium)
@@ -290,6 +290,7 @@ class Simulation:
             duration = self.init_cost.seconds(result.stats)
             self.record_run(st, pod, c.name, result, duration, side="nfs")
             self._count(pod.export, result)
+            pod.export.forget_dirs()
             for path in _itemized_paths(result.itemized):
                 st.touch(path)
             yield self.env.timeout(duration)
@@ -397,6 +398,7 @@ class Simulation:
             read_source=read_source,
             seed=self._next_seed(),
             dst_reachable=reachable,
+            changed=changed,
         )
         kill = self.next_kill(pod, c, t0)
         interrupt = None
@@ -415,6 +417,7 @@ class Simulation:
         st.runs += 1
         self.record_run(st, pod, c.name, result, duration, side="windows", torn=torn, base=base, t0=t0)
         self._count(windows, result)
+        windows.forget_dirs()
         for path in _itemized_paths(result.itemized):
             st.touch(path)
         return result, duration
@@ -422,8 +425,7 @@ class Simulation:
     def elapsed(self, stats: rsync.RsyncStats, scan_base: float) -> float:
         """Seconds from a run's start until it has done ``stats``: the whole tree is scanned
         (charged up front through ``scan_base``, whatever the incremental path visited)."""
-        extra = attrs.evolve(stats, scanned=0, dst_stat=0)
-        return self.sidecar_cost.seconds(extra) + scan_base
+        return scan_base + self.sidecar_cost.startup_s + self.sidecar_cost.work_seconds(stats)
 
     def next_kill(self, pod: Pod, c: Container, t0: float) -> float | None:
         """The next known moment this sidecar will be killed (a scheduled fault or the grace period's end)."""

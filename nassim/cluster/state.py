@@ -30,11 +30,19 @@ class Side:
     volume: Volume
     medium: Medium
     entries: int = 1  # the root
+    # Directories known to exist (a cache for writers; dropped whenever something else changed the tree).
+    _dirs: set[str] = attrs.field(factory=set)
+
+    def forget_dirs(self) -> None:
+        self._dirs.clear()
 
     def ensure_dirs(self, path: str, mtime_ns: int) -> list[str]:
         """Create the missing parents of ``path``; return the ones created."""
+        head = path.rpartition("/")[0]
+        if not head or head in self._dirs:
+            return []
         created: list[str] = []
-        parts = path.split("/")[:-1]
+        parts = head.split("/")
         for i in range(len(parts)):
             d = "/".join(parts[: i + 1])
             entry = self.tree.get(d)
@@ -42,6 +50,7 @@ class Side:
                 self.tree[d] = Dir(mtime_ns)
                 self.entries += 1
                 created.append(d)
+        self._dirs.add(head)
         return created
 
     def put_file(self, path: str, f: File) -> bool:
@@ -59,6 +68,8 @@ class Side:
         gone = sum(1 for p, _ in _subtree(self.tree, path))
         del self.tree[path]
         self.entries -= gone
+        if gone > 1:
+            self._dirs.clear()
         return gone
 
 

@@ -1,0 +1,141 @@
+"""The model's fast paths give exactly what a plain full run gives.
+
+The simulator leans on three shortcuts: entries the destination shares with
+the source by identity are skipped without a look; a dry run works on the
+caller's tree and undoes its changes; and the incremental path looks only at
+the paths that changed. Each is held here to the full run (which the
+differential tests hold to the real rsync) on generated cases.
+"""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from strategies_rsync import case_args
+
+from nassim import rsync
+from nassim.errors import RsyncOptionError
+from nassim.tree import Dir, File, FileTree, Symlink, _DirNode
+
+NOW = 1_700_000_000 * 10**9
+
+
+def _shared(src: FileTree, dst: FileTree) -> FileTree:
+    """A copy of ``dst`` whose entries equal to the source's are the source's own objects."""
+    out = dst.copy()
+
+    def walk(s: _DirNode, d: _DirNode) -> None:
+        for name, child in d.children.items():
+            sc = s.children.get(name)
+            if type(child) is _DirNode and type(sc) is _DirNode:
+                walk(sc, child)
+            elif sc is not None and type(sc) is not _DirNode and sc == child:
+                d.children[name] = sc
+
+    walk(src._root, out._root)
+    return out
+
+
+def _outcome(r: rsync.RsyncResult) -> tuple[object, ...]:
+    return (r.exit_code, sorted(r.itemized), sorted(r.messages), sorted(r.errors),
+            None if r.dst is None else r.dst.to_json())
+
+
+def _run(src: FileTree, dst: FileTree | None, args: list[str], **kw: object) -> rsync.RsyncResult | None:
+    try:
+        return rsync.run(src, dst, args, now_ns=NOW, **kw)  # type: ignore[arg-type]
+    except RsyncOptionError:
+        return None
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(case_args())
+def test_identity_shortcut_changes_nothing(case):
+    """A destination sharing entry objects with the source gives the same run as an equal copy."""
+    (src, dst), args = case
+    assume(dst is not None)
+    plain = _run(src, dst, args)
+    assume(plain is not None)
+    shared = _run(src, _shared(src, dst), args)
+    assert _outcome(shared) == _outcome(plain)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(case_args())
+def test_dry_run_leaves_the_callers_tree_as_it_was(case):
+    """A dry run changes its work tree as it goes and restores every entry at the end."""
+    (src, dst), args = case
+    assume(dst is not None)
+    before = dst.to_json()
+    r = _run(src, dst, [*args, "-n"])
+    assume(r is not None)
+    assert dst.to_json() == before
+    assert r.dst is dst
+
+
+def _mutate(tree: FileTree, rng: random.Random, count: int) -> list[str]:
+    """Change ``count`` random paths of ``tree`` (rewrite, delete, add); return them."""
+    changed = []
+    paths = [p for p in tree if p != "."]
+    for _ in range(count):
+        kind = rng.choice(["rewrite", "delete", "add", "add-dir"])
+        if kind == "rewrite" and paths:
+            p = rng.choice(paths)
+            e = tree.get(p)
+            if isinstance(e, File):
+                tree[p] = File(e.size + 1, e.mtime_ns + 10**9, rng.getrandbits(40))
+                changed.append(p)
+        elif kind == "delete" and paths:
+            p = rng.choice(paths)
+            if p in tree:
+                del tree[p]
+                changed.append(p)
+        else:
+            dirs = [p for p in tree if isinstance(tree.get(p), Dir)]
+            parent = rng.choice(dirs)
+            name = f"n{rng.randrange(1000)}"
+            p = name if parent == "." else f"{parent}/{name}"
+            if p not in tree:
+                tree[p] = Dir(NOW - 10**12) if kind == "add-dir" else File(3, NOW - 10**12, rng.getrandbits(40))
+                changed.append(p)
+                changed.append(parent)
+    return changed
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(case_args(), st.integers(0, 2**32), st.integers(1, 6), st.booleans())
+def test_incremental_run_equals_a_full_run(case, seed, count, on_dst):
+    """After a sync, a run told which paths changed does what a full run does."""
+    (src, dst), args = case
+    args = [a for a in args if a not in ("-n", "--dry-run")]
+    first = _run(src, dst, args)
+    assume(first is not None and first.dst is not None and first.exit_code == 0)
+    settled = _run(src, first.dst, args)
+    # In sync: a run prints nothing at all (without -l, symlinks are reported skipped on every run).
+    assume(settled is not None and settled.dst is not None and settled.exit_code == 0)
+    assume(not settled.itemized and not settled.messages)
+    after = settled.dst
+    rng = random.Random(seed)
+    changed = _mutate(after if on_dst else src, rng, count)
+    full = _run(src, after, args)
+    inc = _run(src, after, args, changed=changed)
+    assert full is not None and inc is not None
+    assert _outcome(inc)[:4] == _outcome(full)[:4]
+    assert _outcome(inc)[4] == _outcome(full)[4]
+
+
+def test_incremental_run_cost_follows_the_changes():
+    """The incremental path looks at the changed paths, not the tree."""
+    src = FileTree(NOW)
+    for d in range(100):
+        src[f"d{d}"] = Dir(NOW)
+        for f in range(100):
+            src[f"d{d}/f{f}"] = File(10, NOW, d * 1000 + f)
+    dst = rsync.run(src, None, ["-a"], now_ns=NOW).dst
+    src["d7/f3"] = File(11, NOW + 10**9, 1)
+    src["d7/new"] = Symlink("f3", NOW)
+    r = rsync.run(src, dst, ["-a"], now_ns=NOW, changed=["d7/f3", "d7/new"], in_place=True)
+    assert sorted(r.itemized) == [">f.st...... d7/f3", "cL+++++++++ d7/new -> f3"]
+    assert r.stats.scanned < 10 and r.dst is dst
