@@ -42,6 +42,7 @@ __all__ = [
     "content_sha1",
     "same_content",
     "synthetic_bytes",
+    "windows_name_problem",
 ]
 
 #: Files up to this size keep their bytes when read from disk; larger ones only a digest.
@@ -110,6 +111,8 @@ class Volume:
     can_set_times: bool = True
     owners: OwnerSupport = OwnerSupport.SET
     read_only: bool = False
+    windows_names: bool = False  # NTFS naming rules: see windows_name_problem()
+    symlinks: bool = True  # minikube's 9p (9P2000 on a Windows host) has none
 
     @mtime_resolution_ns.validator
     def _check_resolution(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -130,6 +133,8 @@ class Volume:
             mtime_resolution_ns=10**9,
             can_set_times=False,
             owners=OwnerSupport.IGNORED,
+            windows_names=True,
+            symlinks=False,
         )
 
     @classmethod
@@ -141,6 +146,29 @@ class Volume:
         """The mtime the volume keeps when asked to store ``mtime_ns``."""
         r = self.mtime_resolution_ns
         return mtime_ns if r == 1 else mtime_ns - mtime_ns % r
+
+
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)]
+)
+_WINDOWS_FORBIDDEN = frozenset('<>:"\\|?*') | frozenset(chr(i) for i in range(32))
+
+
+def windows_name_problem(name: str) -> str | None:
+    """Why Windows cannot store a file named ``name`` (None if it can).
+
+    NTFS rules (reference notes §3): no ``< > : " / \\ | ? *`` or control
+    characters, no reserved device name (``CON``, ``NUL.txt``, ``com1``...),
+    no trailing space or dot.
+    """
+    bad = sorted(set(name) & _WINDOWS_FORBIDDEN)
+    if bad:
+        return f"contains the character {bad[0]!r}"
+    if name.endswith((" ", ".")):
+        return "ends with a space or a dot"
+    if name.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_RESERVED:
+        return "is a reserved device name"
+    return None
 
 
 # --- content -----------------------------------------------------------------

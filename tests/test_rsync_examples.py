@@ -283,3 +283,55 @@ def test_io_error_from_blocked_dir_stops_later_deletions(delete: str) -> None:
     real = stage(stages, "real run").real
     skipped = "IO error encountered -- skipping file deletion" in real.messages
     assert skipped == (delete in ("--delete", "--delete-delay"))
+
+
+# --- Windows-side traits the real binary cannot show here (modelled from the reference notes) ---
+
+
+def test_windows_volume_refuses_names_ntfs_forbids():
+    """On a Windows folder, `a:b`, `CON.txt` and `trailing.` are not stored; the run exits 23."""
+    from nassim import rsync as model
+    from nassim.tree import Dir, File, FileTree, Volume
+
+    src = FileTree(10**18)
+    for name in ("a:b", "CON.txt", "trailing.", "fine.txt"):
+        src[name] = File(1, 10**18, b"x")
+    src["bad|dir"] = Dir(10**18)
+    r = model.run(src, FileTree(10**18), ["-a"], now_ns=2 * 10**18, dst_volume=Volume.windows_9p())
+    assert r.exit_code == 23
+    assert r.dst is not None and r.dst.listdir() == ["fine.txt"]
+    assert sorted(r.errors) == [
+        'rsync: [generator] recv_generator: mkdir "dst/bad|dir" failed: Invalid argument (22)',
+        'rsync: [receiver] mkstemp "dst/.a:b.XXXXXX" failed: Invalid argument (22)',
+        'rsync: [receiver] rename "dst/.CON.txt.XXXXXX" -> "CON.txt": Invalid argument (22)',
+        'rsync: [receiver] rename "dst/.trailing.XXXXXX" -> "trailing.": Invalid argument (22)',
+    ]
+    assert r.itemized == (">f+++++++++ fine.txt",)
+
+
+def test_windows_volume_has_no_symlinks():
+    """minikube's 9p on a Windows host cannot create symlinks: an error, exit 23, nothing created."""
+    from nassim import rsync as model
+    from nassim.tree import FileTree, Symlink, Volume
+
+    src = FileTree(10**18)
+    src["l"] = Symlink("target", 10**18)
+    r = model.run(src, FileTree(10**18), ["-a"], now_ns=2 * 10**18, dst_volume=Volume.windows_9p())
+    assert r.exit_code == 23 and r.dst is not None and "l" not in r.dst
+    assert r.errors == ('rsync: [generator] symlink "dst/l" -> "target" failed: Operation not permitted (1)',)
+
+
+def test_case_insensitive_destination_lands_two_names_on_one_file():
+    """`Report.csv` and `report.csv` in one export end as one Windows file: the last one sorted wins."""
+    from nassim import rsync as model
+    from nassim.tree import File, FileTree, Volume, content_bytes
+
+    src = FileTree(10**18)
+    src["Report.csv"] = File(5, 10**18, b"upper")
+    src["report.csv"] = File(5, 10**18 + 10**9, b"lower")
+    r = model.run(src, FileTree(10**18), ["-a"], now_ns=2 * 10**18, dst_volume=Volume.windows_9p())
+    assert r.dst is not None
+    files = [p for p in r.dst if p != "."]
+    assert len(files) == 1
+    only = r.dst[files[0]]
+    assert isinstance(only, File) and content_bytes(only) == b"lower"

@@ -856,7 +856,12 @@ def test_volume_presets() -> None:
     assert Volume.linux() == Volume()
     assert Volume.linux() == Volume(True, 1, True, OwnerSupport.SET, False)
     assert Volume.windows_9p() == Volume(
-        case_sensitive=False, mtime_resolution_ns=10**9, can_set_times=False, owners=OwnerSupport.IGNORED
+        case_sensitive=False,
+        mtime_resolution_ns=10**9,
+        can_set_times=False,
+        owners=OwnerSupport.IGNORED,
+        windows_names=True,
+        symlinks=False,
     )
     assert Volume.fat() == Volume(
         case_sensitive=False, mtime_resolution_ns=2 * 10**9, owners=OwnerSupport.IGNORED

@@ -30,6 +30,7 @@ from nassim.tree import (
     ordered,
     same_content,
     split_path,
+    windows_name_problem,
 )
 
 __all__ = ["Interrupt", "RsyncResult", "RsyncStats", "Transfer", "run"]
@@ -497,7 +498,7 @@ class _Run:
             if dcur is None:
                 if o.existing:
                     return
-                newdir = self.make_dir(dparent, name)
+                newdir = self.make_dir(dparent, name, rel)
                 if newdir is None:
                     return
                 self.sync_dir(snode, newdir, rel, is_new=True, parent=dparent)
@@ -515,7 +516,7 @@ class _Run:
                 # §8: a file or symlink in the way of a directory goes silently.
                 assert existing is not None
                 self.remove(dparent, existing)
-                newdir = self.make_dir(dparent, name)
+                newdir = self.make_dir(dparent, name, rel)
                 if newdir is None:
                     return
                 self.sync_dir(snode, newdir, rel, is_new=True, parent=dparent)
@@ -585,11 +586,13 @@ class _Run:
                 continue
             self.error(f'rsync: [generator] recv_generator: failed to stat "{self.full(crel)}": Not a directory (20)')
 
-    def make_dir(self, dparent: _DirNode, name: str) -> _DirNode | None:
+    def make_dir(self, dparent: _DirNode, name: str, rel: str | None = None) -> _DirNode | None:
+        where = self.full(name if rel is None else rel)
         if self.vol.read_only:
-            self.error(
-                f'rsync: [generator] recv_generator: mkdir "{self.full(name)}" failed: Read-only file system (30)'
-            )
+            self.error(f'rsync: [generator] recv_generator: mkdir "{where}" failed: Read-only file system (30)')
+            return None
+        if self.vol.windows_names and windows_name_problem(name):
+            self.error(f'rsync: [generator] recv_generator: mkdir "{where}" failed: Invalid argument (22)')
             return None
         node = _DirNode(self.now)
         self.set_child(dparent, name, node)
@@ -621,9 +624,14 @@ class _Run:
     ) -> None:
         o = self.o
         shown = f"{rel} -> {s.target}"
+        if dcur is None and o.existing:
+            return
+        if not (dcur is not None and o.ignore_existing) and not self.vol.symlinks:
+            # minikube's 9p on a Windows host speaks 9P2000, which has no symlinks (reference §3).
+            where = self.full(rel)
+            self.error(f'rsync: [generator] symlink "{where}" -> "{s.target}" failed: Operation not permitted (1)')
+            return
         if dcur is None:
-            if o.existing:
-                return
             self.put(dparent, name, None, Symlink(s.target, self.link_time(s)))
             self.item("cL+++++++++", shown)
             return
@@ -740,8 +748,17 @@ class _Run:
                 return
             data = now_file
         if self.vol.read_only:
-            tmp = self.full(_tmp_rel(rel, "XXXXXX"))
+            tmp = self.full(_tmp_rel(rel))
             self.error(f'rsync: [receiver] mkstemp "{tmp}" failed: Read-only file system (30)')
+            return
+        if self.vol.windows_names and (problem := windows_name_problem(name)):
+            # [inferred] Through 9p to NTFS: a forbidden character already fails the temp
+            # file; a reserved name or trailing dot/space fails the rename into place.
+            tmp = self.full(_tmp_rel(rel))
+            if problem.startswith("contains"):
+                self.error(f'rsync: [receiver] mkstemp "{tmp}" failed: Invalid argument (22)')
+            else:
+                self.error(f'rsync: [receiver] rename "{tmp}" -> "{rel}": Invalid argument (22)')
             return
         if self.interrupt is not None and self.stats["transferred"] >= self.interrupt.after_transfers:
             self.interrupted_transfer(name, data, dparent, rel, existing, old)
@@ -752,7 +769,7 @@ class _Run:
         if self.vol.owners is OwnerSupport.FAIL and (o.owner or o.group):
             # §13: chown fails on the temp file; the rest of its attributes are skipped.
             self.error(
-                f'rsync: [receiver] chown "{self.full(_tmp_rel(rel, "XXXXXX"))}" failed: Operation not permitted (1)'
+                f'rsync: [receiver] chown "{self.full(_tmp_rel(rel))}" failed: Operation not permitted (1)'
             )
             mtime = self.now
         self.transfers.append(Transfer(rel, data.size, data.content, mtime, self.progress()))
@@ -924,11 +941,13 @@ def _join(parent: str, name: str) -> str:
 _TMP_CHARS = string.ascii_letters + string.digits
 
 
-def _tmp_name(name: str, rng: random.Random) -> str:
-    """§11: ``.NAME.XXXXXX`` (no second dot, trailing dot trimmed, fits 255 bytes)."""
+def _tmp_name(name: str, rng: random.Random | None) -> str:
+    """§11: ``.NAME.XXXXXX`` (no second dot, trailing dot trimmed, fits 255 bytes);
+    without ``rng``, the literal ``XXXXXX`` (as rsync prints in mkstemp errors)."""
     base = name.rstrip(".") if name.endswith(".") else name
     prefix = base if base.startswith(".") else "." + base
-    suffix = "." + "".join(rng.choice(_TMP_CHARS) for _ in range(6))
+    marker = "XXXXXX" if rng is None else "".join(rng.choice(_TMP_CHARS) for _ in range(6))
+    suffix = "." + marker
     limit = 255 - len(suffix.encode())
     raw = prefix.encode()
     if len(raw) > limit:
@@ -936,7 +955,7 @@ def _tmp_name(name: str, rng: random.Random) -> str:
     return prefix + suffix
 
 
-def _tmp_rel(rel: str, marker: str) -> str:
+def _tmp_rel(rel: str) -> str:
+    """The temp-file path rsync names in its errors for ``rel``."""
     head, _, name = rel.rpartition("/")
-    base = name if name.startswith(".") else "." + name
-    return _join(head, f"{base}.{marker}")
+    return _join(head, _tmp_name(name, None))
