@@ -36,6 +36,7 @@ __all__ = [
     "NoSidecarProbe",
     "PodDelete",
     "Probe",
+    "Reader",
     "Renamer",
     "Scenario",
     "SidecarCrash",
@@ -182,7 +183,27 @@ class WindowsEditor:
     stop: float | None = attrs.field(default=None, validator=_nonneg)
 
 
-Workload = Writer | Deleter | Renamer | WindowsEditor
+@attrs.frozen(kw_only=True)
+class Reader:
+    """An NFS client polling a directory of the export (reference notes §4).
+
+    Another node's client sees a new file only when its cached directory
+    attributes expire: ``acdirmin`` after a change, doubling while nothing
+    changes, up to ``acdirmax``. Pods on the export's own node share one
+    cache (``sharecache``) and see it at their next poll (``same_node``).
+    """
+
+    type: Literal["reader"] = "reader"
+    servers: tuple[str, ...] | None = None
+    prefix: str = "out/"
+    poll: float = attrs.field(default=1.0, validator=_positive)
+    acdirmin: float = attrs.field(default=30.0, validator=_nonneg)
+    acdirmax: float = attrs.field(default=60.0, validator=_nonneg)
+    same_node: bool = False
+    start: float = attrs.field(default=0.0, validator=_nonneg)
+
+
+Workload = Writer | Deleter | Renamer | WindowsEditor | Reader
 
 # --- faults ----------------------------------------------------------------------------
 
@@ -347,7 +368,7 @@ def _apply_overrides(topo: Topology, spec: TopologySpec) -> Topology:
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
 for _union, _members in (
-    (Workload, (Writer, Deleter, Renamer, WindowsEditor)),
+    (Workload, (Writer, Deleter, Renamer, WindowsEditor, Reader)),
     (Fault, (PodDelete, ContainerKill, SidecarCrash, MountLoss)),
     (Probe, (SidecarRunningProbe, NoSidecarProbe, NfsToWindowsProbe)),
 ):
@@ -412,7 +433,7 @@ def _error_text(exc: BaseException) -> tuple[str, str]:
 
 
 _TAGS = {
-    "workloads": {c.__name__: c for c in (Writer, Deleter, Renamer, WindowsEditor)},
+    "workloads": {c.__name__: c for c in (Writer, Deleter, Renamer, WindowsEditor, Reader)},
     "faults": {c.__name__: c for c in (PodDelete, ContainerKill, SidecarCrash, MountLoss)},
     "probes": {c.__name__: c for c in (SidecarRunningProbe, NoSidecarProbe, NfsToWindowsProbe)},
 }

@@ -24,6 +24,7 @@ __all__ = [
     "ContainerState",
     "FaultInjected",
     "FileDeleted",
+    "FileVisible",
     "FileRenamed",
     "FileSynced",
     "LogLine",
@@ -72,6 +73,14 @@ class WriteClosed(Record):
     size: int
     content: int
     writer: str = ""
+
+
+@attrs.frozen
+class FileVisible(Record):
+    """An NFS reader (``reader``) first saw ``path`` in its listing of the export."""
+
+    path: str
+    reader: str
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ from nassim.cluster import sidecar_backoff, simulate
 from nassim.metrics import write_fates
 from nassim.report import build_report
 from nassim.scenario import load_scenario, scenario_from_dict
-from nassim.trace import ContainerState, FileSynced, LogLine, PodPhase, RsyncRun
+from nassim.trace import ContainerState, FileSynced, FileVisible, LogLine, PodPhase, RsyncRun, WriteClosed
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASE3 = ROOT / "sim" / "scenarios" / "phase3-validation.yaml"
@@ -163,3 +163,44 @@ def test_latency_matches_the_closed_form_of_a_periodic_sync():
     assert max(lat) == pytest.approx(predicted_max, rel=0.03)
     assert mean_p == pytest.approx(30 + sum(r.duration for r in runs[:-1]) / (len(runs) - 1), rel=1e-6)
     assert not math.isnan(predicted_mean)
+
+
+def _read_delays(same_node: bool) -> list[float]:
+    s = _scenario(
+        workloads=[
+            {"type": "writer", "rate": 0.05, "start": 100, "stop": 400},
+            {"type": "reader", "poll": 1, "acdirmin": 30, "acdirmax": 60, "same_node": same_node},
+        ],
+        duration=500,
+    )
+    trace = simulate(s)
+    closed = {r.path: r.t for r in trace.of(WriteClosed)}
+    return [r.t - closed[r.path] for r in trace.of(FileVisible) if r.path in closed]
+
+
+def test_nfs_reader_on_another_node_sees_new_files_late():
+    """Another node's NFS client sees a new file only when its cached directory attributes
+    expire (30-60 s); a pod on the export's node sees it at its next poll."""
+    other, same = _read_delays(False), _read_delays(True)
+    assert other and same
+    assert max(same) <= 1.0
+    assert max(other) > 10 and max(other) <= 60 + 1
+
+
+def test_trace_to_frame_has_one_row_per_record_and_the_seed():
+    """`Trace.to_frame()` gives a tidy DataFrame: one row per record, `kind` and `seed` columns."""
+    trace = simulate(_scenario(duration=100))
+    frame = trace.to_frame()
+    assert len(frame) == len(trace)
+    assert set(frame["kind"]) >= {"PodPhase", "ContainerState", "RsyncRun", "LogLine"}
+    assert (frame["seed"] == 7).all()
+
+
+def test_scenario_can_name_the_rendered_manifests():
+    """A scenario whose topology comes from rendered manifests runs like the values-file one."""
+    s = scenario_from_dict(
+        {"name": "m", "duration": 120, "topology": {"manifests": str(ROOT / "sim" / "manifests" / "multi-nas.yaml")},
+         "probes": [{"type": "sidecar-running", "server": "nas-output-2", "at": 60}]},
+    )
+    report = build_report(simulate(s), scenario="m", duration=120)
+    assert [c.passed for c in report.checks] == [True]

@@ -33,6 +33,7 @@ from nassim.scenario import (
     NfsToWindowsProbe,
     NoSidecarProbe,
     PodDelete,
+    Reader,
     Renamer,
     Scenario,
     SidecarCrash,
@@ -48,6 +49,7 @@ from nassim.trace import (
     FileDeleted,
     FileRenamed,
     FileSynced,
+    FileVisible,
     LogLine,
     PodPhase,
     ProbeResult,
@@ -374,8 +376,13 @@ class Simulation:
             cur = export.tree.get(ow.path)
             if isinstance(cur, File) and cur.content == ow.content:
                 export.tree[ow.path] = File(ow.size_at(t0), self.vm_ns(t0), ow.content)
-        changed = None if full else list(st.pending)
-        st.pending.clear()
+        if pod is not st.pod:
+            # A deleted pod's sidecar still runs during the grace period (§1), over its own
+            # emptyDir; st.pending tracks the replacement's export, so look at everything.
+            changed = None
+        else:
+            changed = None if full else list(st.pending)
+            st.pending.clear()
         reachable = self.reachable(st, pod)
         torn: set[str] = set()
         base = self.sidecar_cost.scan_seconds(export.entries) - self.sidecar_cost.startup_s
@@ -630,6 +637,34 @@ class Simulation:
             st.versions["windows:" + path] = version
             self.record(WriteClosed(self.env.now, st.server.name, "windows", path, version, size, content, "person"))
 
+    def reader(self, index: int, r: Reader, st: ServerState) -> Proc:
+        """An NFS client listing ``r.prefix`` every ``r.poll`` seconds through its attribute cache."""
+        who = f"reader-{index}"
+        yield self.env.timeout(r.start)
+        known: set[str] = set()
+        validity = r.acdirmin
+        revalidate = self.env.now
+        while True:
+            yield self.env.timeout(r.poll)
+            pod = st.pod
+            if pod is None or not pod.serving or (not r.same_node and self.env.now < revalidate):
+                continue
+            head = r.prefix.rstrip("/")
+            entry = pod.export.tree.get(head) if head else None
+            current: set[str] = set()
+            if head == "" or entry is not None:
+                for name in pod.export.tree.listdir(head or "."):
+                    path = f"{head}/{name}" if head else name
+                    if isinstance(pod.export.tree.get(path), File) and path not in st.open_writes:
+                        current.add(path)
+            new = current - known
+            for path in sorted(new):
+                self.record(FileVisible(self.env.now, st.server.name, path, who))
+            # §4: after a change the cache lives acdirmin, then doubles up to acdirmax.
+            validity = r.acdirmin if (new or known - current) else min(2 * validity, r.acdirmax)
+            revalidate = self.env.now + validity
+            known = current
+
     # --- faults --------------------------------------------------------------------------------
 
     def fault(self, f: Any) -> Proc:
@@ -794,12 +829,14 @@ class Simulation:
         for st in self.servers.values():
             self.create_pod(st)
         for i, w in enumerate(self.s.workloads):
-            role = None if isinstance(w, Deleter | Renamer | WindowsEditor) else Role.OUTPUT
+            role = None if isinstance(w, Deleter | Renamer | WindowsEditor | Reader) else Role.OUTPUT
             for st in self.servers_for(w.servers, role):
                 if isinstance(w, Writer):
                     env.process(self.writer(i, w, st))
                 elif isinstance(w, WindowsEditor):
                     env.process(self.windows_editor(i, w, st))
+                elif isinstance(w, Reader):
+                    env.process(self.reader(i, w, st))
                 else:
                     env.process(self.deleter(i, w, st))
         for f in self.s.faults:

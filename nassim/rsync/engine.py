@@ -430,10 +430,13 @@ class _Run:
         elif self.fast and not is_new:
             # An entry the destination shares by identity is the same value: nothing to do
             # for it whatever the options (but --ignore-times). Skip it without a sort.
-            # (Without -l a symlink is reported as skipped on every run: it needs its look.)
-            dchildren = dnode.children
-            skip = (File, Symlink) if o.links else (File,)
-            candidates = [n for n, c in schildren.items() if dchildren.get(n) is not c or type(c) not in skip]
+            # Directory nodes are never shared between trees, so they always get their look;
+            # without -l a symlink is reported as skipped on every run, so it needs one too.
+            dget = dnode.children.get
+            if o.links:
+                candidates = [n for n, c in schildren.items() if dget(n) is not c]
+            else:
+                candidates = [n for n, c in schildren.items() if dget(n) is not c or type(c) is Symlink]
             same = len(schildren) - len(candidates)
             self.stats["scanned"] += same
             self.stats["dst_stat"] += same
