@@ -96,7 +96,7 @@ def side_by_side(n: int, repeat: int, work: Path) -> None:
         # The same trees read back from disk share no entry objects: the model compares
         # every entry (no identity shortcut), as it would for trees built independently.
         disk_src, disk_dst = FileTree.from_path(on_disk_src), FileTree.from_path(on_disk_dst)
-        cold = best_of(lambda: rsync.run(disk_src, disk_dst, ["-a", "-n"], now_ns=T0), repeat)
+        cold = best_of(lambda s=disk_src, d=disk_dst: rsync.run(s, d, ["-a", "-n"], now_ns=T0), repeat)
         print(f"  {'':>7}        {'(no shared entries)':<23}{'':>16}model {cold * 1e3:8.2f} ms"
               f"   model is {real / cold:6.1f}x faster")
 
