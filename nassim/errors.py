@@ -7,7 +7,8 @@
     ├── RsyncOptionError(ValueError)   an rsync option the model does not know or cannot parse
     ├── ScenarioError(ValueError)      a scenario file or object with a wrong field
     ├── ContentError(ValueError)       content that cannot be materialized (known only by its digest)
-    └── TopologyError(ValueError)      a test-bed topology (Helm values, manifests, quantity) that is malformed
+    ├── TopologyError(ValueError)      a test-bed topology (Helm values, manifests, quantity) that is malformed
+    └── ArgumentError(ValueError)      an API call with an argument it cannot use (a strategy's bound, a check name)
 
 Each leaf also subclasses the builtin it refines, so callers can catch either.
 Messages name the place (file, path or option), the field and the reason.
@@ -15,7 +16,15 @@ Messages name the place (file, path or option), the field and the reason.
 
 from __future__ import annotations
 
-__all__ = ["ContentError", "NassimError", "RsyncOptionError", "ScenarioError", "TopologyError", "TreeError"]
+__all__ = [
+    "ArgumentError",
+    "ContentError",
+    "NassimError",
+    "RsyncOptionError",
+    "ScenarioError",
+    "TopologyError",
+    "TreeError",
+]
 
 
 class NassimError(Exception):
@@ -40,3 +49,8 @@ class TopologyError(NassimError, ValueError):
 
 class ScenarioError(NassimError, ValueError):
     """A scenario (YAML or Python) has a missing, unknown or invalid field."""
+
+
+class ArgumentError(NassimError, ValueError):
+    """A nassim function got an argument it cannot use: a hypothesis strategy's bound
+    (``max_duration`` must be > 0), a check name that does not exist."""

@@ -38,6 +38,7 @@ __all__ = [
     "Probe",
     "Reader",
     "Renamer",
+    "ReverseSidecar",
     "Scenario",
     "SidecarCrash",
     "SidecarRunningProbe",
@@ -66,6 +67,16 @@ def _nonneg(instance: object, attribute: attrs.Attribute[Any], value: Any) -> No
 
 
 @attrs.frozen(kw_only=True)
+class ReverseSidecar:
+    """The deferred design: a second sidecar on each output server copying Windows -> NFS
+    every ``interval`` seconds with ``args`` (see docs/windows-to-nfs.md)."""
+
+    args: tuple[str, ...] = ("-av", "/windows-mount/", "/nfs-data/")
+    interval: float = attrs.field(default=30.0, validator=_positive)
+    name: str = "sync-from-windows"
+
+
+@attrs.frozen(kw_only=True)
 class TopologySpec:
     """Where the topology comes from, and what to change in it.
 
@@ -80,6 +91,7 @@ class TopologySpec:
     export: Literal["emptyDir", "persistent"] | None = None
     order: Literal["init-first", "sidecar-first"] | None = None
     sidecar_args: tuple[str, ...] | None = None
+    reverse_sidecar: ReverseSidecar | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.values is not None and self.manifests is not None:
@@ -95,6 +107,9 @@ class WindowsSpec:
     host: Literal["windows", "linux"] = "windows"
     case_sensitive: bool | None = None
     can_set_times: bool | None = None
+    # chown on the folder: "ignored" (the 9P2000 default), "fail" (``minikube mount --9p-version=9p2000.u``
+    # on a Windows host: go9p calls os.Chown, rsync -a exits 23, reference §3 and §5), "set" (a local disk).
+    owners: Literal["set", "ignored", "fail"] | None = None
     mtime_resolution: float | None = attrs.field(default=None, validator=_positive)  # seconds
     stat_ms: float | None = attrs.field(default=None, validator=_nonneg)  # per metadata round trip
     mb_per_s: float | None = attrs.field(default=None, validator=_positive)
@@ -337,7 +352,7 @@ class Scenario:
 
 
 def _apply_overrides(topo: Topology, spec: TopologySpec) -> Topology:
-    from nassim.topology import ContainerOrder, ExportKind
+    from nassim.topology import ContainerOrder, ExportKind, Sidecar
 
     servers = list(topo.servers)
     if spec.servers is not None:
@@ -360,6 +375,12 @@ def _apply_overrides(topo: Topology, spec: TopologySpec) -> Topology:
             if spec.sidecar_args is not None:
                 sidecar = attrs.evolve(sidecar, rsync_args=spec.sidecar_args)
             s = attrs.evolve(s, sidecar=sidecar)
+            rev = spec.reverse_sidecar
+            if rev is not None:
+                s = attrs.evolve(
+                    s,
+                    reverse=Sidecar(rsync_args=rev.args, interval=rev.interval, export_read_only=False, name=rev.name),
+                )
         out.append(s)
     return Topology(out)
 

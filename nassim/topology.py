@@ -300,6 +300,9 @@ class Server:
     init: InitContainer
     sidecar: Sidecar | None = None
     nfs: AppContainer = AppContainer()
+    # The deferred design: a second native sidecar copying Windows -> NFS in a loop
+    # (declared last; its export mount is writable). Set by scenarios, not by the chart.
+    reverse: Sidecar | None = None
     export: ExportKind = attrs.field(default=ExportKind.EMPTY_DIR, converter=ExportKind)
     order: ContainerOrder = attrs.field(default=ContainerOrder.INIT_FIRST, converter=ContainerOrder)
     windows_folder: str = attrs.field()
@@ -316,11 +319,12 @@ class Server:
     @property
     def init_containers(self) -> tuple[InitContainer | Sidecar, ...]:
         """``spec.initContainers`` in declaration order (the sidecar is one of them)."""
+        extra = (self.reverse,) if self.reverse is not None else ()
         if self.sidecar is None:
-            return (self.init,)
+            return (self.init, *extra)
         if self.order is ContainerOrder.SIDECAR_FIRST:
-            return (self.sidecar, self.init)
-        return (self.init, self.sidecar)
+            return (self.sidecar, self.init, *extra)
+        return (self.init, self.sidecar, *extra)
 
     @property
     def requests(self) -> Resources:

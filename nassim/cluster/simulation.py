@@ -42,7 +42,7 @@ from nassim.scenario import (
     WindowsEditor,
     Writer,
 )
-from nassim.topology import ExportKind, Role, Server, Topology
+from nassim.topology import ExportKind, Role, Server, Sidecar, Topology
 from nassim.trace import (
     ContainerState,
     FaultInjected,
@@ -100,6 +100,8 @@ def windows_volume(s: Scenario) -> tuple[Volume, Medium]:
         vol = attrs.evolve(vol, case_sensitive=w.case_sensitive)
     if w.can_set_times is not None:
         vol = attrs.evolve(vol, can_set_times=w.can_set_times)
+    if w.owners is not None:
+        vol = attrs.evolve(vol, owners=OwnerSupport(w.owners))
     if w.mtime_resolution is not None:
         vol = attrs.evolve(vol, mtime_resolution_ns=max(1, round(w.mtime_resolution * 10**9)))
     medium = NINEP_WINDOWS
@@ -205,6 +207,8 @@ class Simulation:
         containers = {server.init.name: Container(server.init.name, ContainerKind.INIT)}
         if server.sidecar is not None:
             containers[server.sidecar.name] = Container(server.sidecar.name, ContainerKind.SIDECAR)
+        if server.reverse is not None:
+            containers[server.reverse.name] = Container(server.reverse.name, ContainerKind.SIDECAR)
         containers[server.nfs.name] = Container(server.nfs.name, ContainerKind.APP)
         pod = Pod(
             name=f"{server.name}-{st.incarnation}",
@@ -243,7 +247,8 @@ class Simulation:
             c = pod.containers[spec.name]
             if c.kind is ContainerKind.SIDECAR:
                 yield self.env.timeout(cl.container_start)
-                c.process = self.env.process(self.sidecar(st, pod, c))
+                assert isinstance(spec, Sidecar)
+                c.process = self.env.process(self.sidecar(st, pod, c, spec))
             else:
                 done = yield self.env.process(self.init_container(st, pod, c))
                 if not done:
@@ -311,20 +316,20 @@ class Simulation:
                 self.set_state(pod, c, "waiting", "CrashLoopBackOff")
                 yield self.env.timeout(delay)
 
-    def sidecar(self, st: ServerState, pod: Pod, c: Container) -> Proc:
-        """The native sidecar: restarted on any exit (§1), with back-off."""
-        assert st.server.sidecar is not None
+    def sidecar(self, st: ServerState, pod: Pod, c: Container, spec: Sidecar) -> Proc:
+        """A native sidecar: restarted on any exit (§1), with back-off."""
+        reverse = spec is st.server.reverse
         streak = 0
         while True:
             self.set_state(pod, c, "running")
             for line in (
-                f"=== NAS {st.server.name} Sync Sidecar Starting ===",
-                f"Sync interval: {_secs(st.server.sidecar.interval)}s",
-                "Direction: NFS export -> Windows mount",
+                f"=== NAS {st.server.name} {'Reverse ' if reverse else ''}Sync Sidecar Starting ===",
+                f"Sync interval: {_secs(spec.interval)}s",
+                "Direction: Windows mount -> NFS export" if reverse else "Direction: NFS export -> Windows mount",
             ):
                 self.record(LogLine(self.env.now, pod.server, pod.name, c.name, line))
             try:
-                exit_code = yield from self.sync_loop(st, pod, c)
+                exit_code = yield from self.sync_loop(st, pod, c, spec)
             except simpy.Interrupt as stop:
                 exit_code = int(stop.cause[1]) if isinstance(stop.cause, tuple) else 137
             ran = self.env.now - (c.started_at or self.env.now)
@@ -344,10 +349,10 @@ class Simulation:
                 return
             yield self.env.timeout(self.s.cluster.container_start)
 
-    def sync_loop(self, st: ServerState, pod: Pod, c: Container) -> Proc:
+    def sync_loop(self, st: ServerState, pod: Pod, c: Container, sidecar: Sidecar) -> Proc:
         """``while true; rsync -av /nfs-data/ /windows-mount/; sleep $INTERVAL; done``."""
-        sidecar = st.server.sidecar
-        assert sidecar is not None
+        reverse = sidecar is st.server.reverse
+        where = "from Windows" if reverse else "to Windows"
         full = True  # a new container's first run looks at everything
         while True:
             if c.pending_crashes:
@@ -355,20 +360,22 @@ class Simulation:
                 yield self.env.timeout(1.0)
                 return 1
             t0 = self.env.now
-            result, duration = self.sidecar_run(st, pod, c, full)
+            result, duration = self.sidecar_run(st, pod, c, full, sidecar)
             full = result.killed or result.exit_code not in (0, 23, 24)
             yield self.env.timeout(duration)
             if result.exit_code == 0:
-                line = f"[{self.clock()}] Synced to Windows in {self.env.now - t0:.2f}s"
+                line = f"[{self.clock()}] Synced {where} in {self.env.now - t0:.2f}s"
             else:
-                line = f"[{self.clock()}] Sync to Windows failed (rsync exit {result.exit_code})"
+                line = f"[{self.clock()}] Sync {where} failed (rsync exit {result.exit_code})"
             self.record(LogLine(self.env.now, pod.server, pod.name, c.name, line))
             yield self.env.timeout(sidecar.interval)
 
-    def sidecar_run(self, st: ServerState, pod: Pod, c: Container, full: bool) -> tuple[RsyncResult, float]:
-        """One rsync run of the sidecar, decided at its start (see the module docstring)."""
-        sidecar = st.server.sidecar
-        assert sidecar is not None
+    def sidecar_run(
+        self, st: ServerState, pod: Pod, c: Container, full: bool, sidecar: Sidecar
+    ) -> tuple[RsyncResult, float]:
+        """One rsync run of a sidecar, decided at its start (see the module docstring)."""
+        if sidecar is st.server.reverse:
+            return self.reverse_run(st, pod, c, full, sidecar)
         t0 = self.env.now
         export, windows = pod.export, st.windows
         # The scan sees files being written as they are now.
@@ -425,6 +432,39 @@ class Simulation:
         self.record_run(st, pod, c.name, result, duration, side="windows", torn=torn, base=base, t0=t0)
         self._count(windows, result)
         windows.forget_dirs()
+        for path in _itemized_paths(result.itemized):
+            st.touch(path)
+        return result, duration
+
+    def reverse_run(
+        self, st: ServerState, pod: Pod, c: Container, full: bool, sidecar: Sidecar
+    ) -> tuple[RsyncResult, float]:
+        """One run of the deferred Windows -> NFS sidecar (the source is the 9p mount)."""
+        t0 = self.env.now
+        export, windows = pod.export, st.windows
+        if pod is not st.pod:
+            changed = None
+        else:
+            changed = None if full else list(st.pending_rev)
+            st.pending_rev.clear()
+        src = windows.tree if self.reachable(st, pod) else None
+        result = rsync.run(
+            src,
+            export.tree,
+            sidecar.rsync_args,
+            now_ns=self.vm_ns(t0),
+            dst_volume=export.volume,
+            seed=self._next_seed(),
+            changed=changed,
+            in_place=True,
+        )
+        duration = self.init_cost.seconds(
+            attrs.evolve(result.stats, scanned=windows.entries, dst_stat=max(result.stats.dst_stat, windows.entries))
+        )
+        st.runs += 1
+        self.record_run(st, pod, c.name, result, duration, side="nfs", t0=t0)
+        self._count(export, result)
+        export.forget_dirs()
         for path in _itemized_paths(result.itemized):
             st.touch(path)
         return result, duration

@@ -154,6 +154,7 @@ class ServerState:
     pod: Pod | None = None
     incarnation: int = 0
     pending: dict[str, None] = attrs.field(factory=dict)  # paths changed since the sidecar's last run
+    pending_rev: dict[str, None] = attrs.field(factory=dict)  # the same for a Windows -> NFS sidecar
     open_writes: dict[str, OpenWrite] = attrs.field(factory=dict)
     versions: dict[str, int] = attrs.field(factory=dict)
     serving_event: simpy.Event | None = None
@@ -162,3 +163,4 @@ class ServerState:
     def touch(self, *paths: str) -> None:
         for p in paths:
             self.pending[p] = None
+            self.pending_rev[p] = None

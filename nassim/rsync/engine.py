@@ -8,6 +8,7 @@ cites the section of ``shared/reference/rsync-semantics.md`` it implements.
 
 from __future__ import annotations
 
+import functools
 import random
 import string
 import time
@@ -340,16 +341,20 @@ class _Run:
 
     def set_changed(self, paths: Iterable[str]) -> None:
         """Restrict the run to ``paths`` and their parents (see :func:`run`)."""
-        prefix: tuple[str, ...] = () if self.o.copies_contents else (self.o.source_name,)
+        prefix = "" if self.o.copies_contents else self.o.source_name
         visit: dict[str, set[str]] = {}
         changed: set[str] = set()
         for p in paths:
-            parts = prefix + split_path(p)
-            if not parts:
+            steps = _visit_steps(prefix, p)
+            if not steps:
                 return  # the root itself changed: look at everything
-            changed.add("/".join(parts))
-            for i in range(len(parts)):
-                visit.setdefault("/".join(parts[:i]), set()).add(parts[i])
+            changed.add(steps[-1][0] + "/" + steps[-1][1] if steps[-1][0] else steps[-1][1])
+            for parent, name in steps:
+                got = visit.get(parent)
+                if got is None:
+                    visit[parent] = {name}
+                else:
+                    got.add(name)
         self.visit, self.changed = visit, changed
 
     # --- mutations (journaled in a dry run) ------------------------------------------
@@ -426,7 +431,12 @@ class _Run:
         if not full and not is_new:
             assert self.visit is not None
             only = self.visit.get(rel, ())
-            candidates: Iterable[str] = [n for n in only if n in schildren]
+            dget = dnode.children.get
+            candidates: Iterable[str] = [
+                n
+                for n in only
+                if n in schildren and (dget(n) is not schildren[n] or (not o.links and type(schildren[n]) is Symlink))
+            ]
         elif self.fast and not is_new:
             # An entry the destination shares by identity is the same value: nothing to do
             # for it whatever the options (but --ignore-times). Skip it without a sort.
@@ -935,6 +945,13 @@ class _Run:
         if not ok:
             self.messages.append(f"cannot delete non-empty directory: {rel}")
         return ok
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _visit_steps(prefix: str, path: str) -> tuple[tuple[str, str], ...]:
+    """(directory, child name) pairs from the transfer root down to ``path``."""
+    parts = ((prefix,) if prefix else ()) + split_path(path)
+    return tuple(("/".join(parts[:i]), parts[i]) for i in range(len(parts)))
 
 
 def _join(parent: str, name: str) -> str:
