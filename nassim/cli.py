@@ -65,6 +65,51 @@ def run(scenario: str, as_json: bool, seed: int | None, backend: str) -> None:
         raise SystemExit(1)
 
 
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "values", "manifests"]),
+    default="auto",
+    show_default=True,
+    help="What CONFIG is: Helm values or rendered manifests (auto: manifests if it has a 'kind:').",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as one JSON object.")
+def check(config: str, kind: str, as_json: bool) -> None:
+    """Static checks of a Helm values file or rendered manifests, no simulation.
+
+    Sidecar on output servers only, --delete only on input init containers,
+    the sidecar's export mount read-only, and the pods' effective requests
+    against a default Minikube VM. Exit status 1 when anything is found.
+    """
+    import json
+
+    import attrs
+
+    from nassim.topology import load_manifests, load_values, static_checks
+
+    if kind == "auto":
+        try:
+            with open(config, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise click.UsageError(f"{config}: cannot read: {exc.strerror}") from None
+        kind = "manifests" if any(line.startswith("kind:") for line in text.splitlines()) else "values"
+    topology = load_manifests(config) if kind == "manifests" else load_values(config)
+    findings = static_checks(topology)
+    if as_json:
+        click.echo(json.dumps({"config": config, "servers": len(topology),
+                               "findings": [attrs.asdict(f) for f in findings]}, indent=2))
+    else:
+        click.echo(f"nassim check: {config} ({kind}, {len(topology)} servers)")
+        for f in findings:
+            click.echo(f"  [FOUND] {f.name}{f' ({f.server})' if f.server else ''}: {f.explanation}")
+        if not findings:
+            click.echo("  no findings: sidecars, --delete flags, read-only mounts and requests look right")
+    if findings:
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes become one line on stderr and exit status 2."""
     try:

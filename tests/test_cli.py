@@ -19,3 +19,66 @@ def test_unknown_command_exits_2_without_traceback():
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
     assert "No such command 'dmeo'" in p.stderr
+
+
+def _nassim(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nassim", *args], capture_output=True, text=True, cwd=cwd)
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def test_check_passes_the_reference_values_and_manifests():
+    """`nassim check` finds nothing wrong in the shipped reference configuration (exit 0)."""
+    for rel in ("sim/values-multi-nas.yaml", "sim/manifests/multi-nas.yaml"):
+        p = _nassim("check", str(ROOT / rel))
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "no findings" in p.stdout
+
+
+def test_check_reports_a_sidecar_on_an_input_server(tmp_path):
+    """A values file that puts the sidecar on input servers is a finding and exit status 1."""
+    text = (ROOT / "sim/values-multi-nas.yaml").read_text().replace("roles: [output]", "roles: [output, input]")
+    bad = tmp_path / "values.yaml"
+    bad.write_text(text)
+    p = _nassim("check", str(bad), "--json")
+    assert p.returncode == 1
+    import json
+
+    findings = json.loads(p.stdout)["findings"]
+    assert {f["server"] for f in findings} >= {"nas-input-1", "nas-input-2", "nas-input-3"}
+
+
+def test_run_json_has_the_documented_keys_and_exit_status():
+    """`nassim run --json` prints checks, latency quantiles, seed and trace digest; exit 0 when all pass."""
+    import json
+
+    p = _nassim("run", str(ROOT / "sim/scenarios/phase3-validation.yaml"), "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert len(out["checks"]) == 10 and all(c["passed"] for c in out["checks"])
+    assert set(out["latency"]) >= {"p50", "p90", "p99", "max", "count"}
+    assert out["seed"] == 1 and len(out["trace_digest"]) == 64
+    assert isinstance(out["findings"], list)
+
+
+def test_run_exits_1_when_a_check_fails(tmp_path):
+    """A probe that cannot pass (a 1 s bound) makes `nassim run` exit 1."""
+    s = tmp_path / "s.yaml"
+    s.write_text(
+        "name: strict\nduration: 200\ntopology: {servers: [nas-output-1]}\n"
+        "probes:\n  - {type: nfs-to-windows, server: nas-output-1, at: 50, within: 1}\n"
+    )
+    p = _nassim("run", str(s))
+    assert p.returncode == 1
+    assert "[FAIL] NFS to Windows within 1s: nas-output-1" in p.stdout
+
+
+def test_bad_scenario_is_one_line_and_exit_2(tmp_path):
+    """A scenario with a wrong field is one line naming file and field, exit 2, no traceback."""
+    s = tmp_path / "s.yaml"
+    s.write_text("name: t\nduration: -5\n")
+    p = _nassim("run", str(s))
+    assert p.returncode == 2
+    assert p.stderr.strip() == f"nassim: error: {s}: scenario: 'duration' must be > 0 (got -5.0)"
+    assert "Traceback" not in p.stderr
