@@ -148,7 +148,7 @@ def _one_of(func: str, name: str, value: object, valid: Sequence[object]) -> Non
         _fail(func, f"{name} must be one of {', '.join(repr(v) for v in valid)} (got {value!r})")
 
 
-def _part(value: T | st.SearchStrategy[T] | None, drawn: st.SearchStrategy[T], check: Callable[[T], Any]) -> Any:
+def _part(value: Any, drawn: st.SearchStrategy[T], check: Callable[[Any], object]) -> st.SearchStrategy[T]:
     """None: draw it here; a strategy: draw from it; a value: check it and pin it."""
     if value is None:
         return drawn
@@ -273,7 +273,9 @@ def topologies(
             _fail(func, f"servers must be a non-empty sequence of server names (got {v!r})")
         for n in v:
             if n not in _REFERENCE.names:
-                _fail(func, f"servers: no server {n!r} in the reference test bed (servers: {', '.join(_REFERENCE.names)})")
+                _fail(
+                    func, f"servers: no server {n!r} in the reference test bed (servers: {', '.join(_REFERENCE.names)})"
+                )
 
     def check_args(v: Sequence[str]) -> None:
         if isinstance(v, str):
@@ -301,9 +303,7 @@ def topologies(
             st.one_of(st.just(None), st.sampled_from(("init-first", "sidecar-first"))),
             lambda v: _one_of(func, "order", v, ("init-first", "sidecar-first")),
         ),
-        "sidecar_args": _part(
-            sidecar_args, st.one_of(st.just(None), st.sampled_from(SAFE_SIDECAR_ARGS)), check_args
-        ),
+        "sidecar_args": _part(sidecar_args, st.one_of(st.just(None), st.sampled_from(SAFE_SIDECAR_ARGS)), check_args),
     }
 
     def build(servers: Any, interval: Any, export: Any, order: Any, sidecar_args: Any) -> TopologySpec:
@@ -397,7 +397,9 @@ def _servers(names: Sequence[str]) -> st.SearchStrategy[tuple[str, ...] | None]:
     """None (the workload's default servers) or a non-empty subset, in topology order."""
     if not names:
         return st.just(None)
-    subset = st.lists(st.sampled_from(names), min_size=1, unique=True).map(lambda xs: tuple(sorted(xs, key=names.index)))
+    subset = st.lists(st.sampled_from(names), min_size=1, unique=True).map(
+        lambda xs: tuple(sorted(xs, key=names.index))
+    )
     return st.one_of(st.just(None), subset)
 
 
@@ -469,7 +471,9 @@ def _workloads(
     return st.lists(one, max_size=max_size).map(tuple)
 
 
-def _faults(topo: Topology, until: float, max_size: int, kinds: tuple[str, ...]) -> st.SearchStrategy[tuple[Fault, ...]]:
+def _faults(
+    topo: Topology, until: float, max_size: int, kinds: tuple[str, ...]
+) -> st.SearchStrategy[tuple[Fault, ...]]:
     every, outputs = _outputs_first(topo)
     end = int(until)
     at = st.integers(0, end)
@@ -568,7 +572,7 @@ def scenarios(
 
     if isinstance(windows, str):
         _one_of(func, "windows", windows, ("windows", "linux"))
-        windows = WindowsSpec(host=windows)  # type: ignore[arg-type]
+        windows = WindowsSpec(host=windows)
     elif windows is not None and not isinstance(windows, WindowsSpec | st.SearchStrategy):
         _fail(func, f"windows must be a WindowsSpec, 'windows', 'linux', a strategy or None (got {windows!r})")
     win_st = _part(windows, windows_specs(), lambda v: None)
@@ -591,7 +595,7 @@ def scenarios(
 
     workload_st = items("workloads", workloads, typing.get_args(Workload))
     fault_st = items("faults", faults, typing.get_args(Fault))
-    probe_st = items("probes", probes, typing.get_args(Probe))
+    probe_st = items("probes", probes, typing.get_args(Probe)) or st.just(())
     seed_st = _part(seed, st.integers(0, 2**32 - 1), lambda v: _int(func, "seed", v, 0))
 
     if settle and isinstance(topology, TopologySpec | None) and not isinstance(topology, st.SearchStrategy):

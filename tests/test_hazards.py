@@ -5,7 +5,9 @@ notes), ``# Avoid:`` and ``# Expect:`` in prose, then the machine-checked claims
 
 - ``# verdict: NAME STATUS``: the invariant check NAME (nassim.checks.CHECKS) returns STATUS;
 - ``# sync-exits: SERVER CODE...``: the exit codes of SERVER's sidecar runs, repeats collapsed;
-- ``# probe PATH: pass|fail``: the nfs-to-windows probe writing PATH passes or fails.
+- ``# probe PATH: pass|fail``: the nfs-to-windows probe writing PATH passes or fails;
+- ``# reader-delay: SERVER LO HI``: the longest delay from a write's close on NFS until an NFS
+  reader listed it (FileVisible) lies within [LO, HI] seconds.
 
 The set of finding names must equal the scenario's ``expect_findings``, exactly.
 """
@@ -25,13 +27,13 @@ from nassim.errors import ScenarioError
 from nassim.findings import FINDINGS, find_findings
 from nassim.scenario import NfsToWindowsProbe, Scenario, load_scenario, scenario_from_dict
 from nassim.search import probe_at_worst_phase, tree_size_threshold
-from nassim.trace import FileSynced, ProbeResult, RsyncRun, ServerConfig, Trace, WriteClosed
+from nassim.trace import FileSynced, FileVisible, ProbeResult, RsyncRun, ServerConfig, Trace, WriteClosed
 
 ROOT = Path(__file__).resolve().parent.parent
 HAZARDS = ROOT / "sim" / "scenarios" / "hazards"
 FILES = sorted(HAZARDS.glob("*.yaml"))
 
-_CLAIM = re.compile(r"^# (verdict|sync-exits|probe [^:]+): (.+)$")
+_CLAIM = re.compile(r"^# (verdict|sync-exits|reader-delay|probe [^:]+): (.+)$")
 
 
 def _header(path: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -85,6 +87,12 @@ def test_catalogue_file_produces_exactly_what_its_header_declares(path: Path):
             server, *codes = value.split()
             runs = [r.exit_code for r in trace.records if isinstance(r, RsyncRun) and r.container == syncs[server]]
             assert [str(c) for c, _ in itertools.groupby(runs)] == codes, f"{path.name}: exit codes {runs}"
+        elif kind == "reader-delay":
+            server, lo, hi = value.split()
+            closed = {r.path: r.t for r in trace.records if isinstance(r, WriteClosed) and r.server == server}
+            seen = [r.t - closed[r.path] for r in trace.records if isinstance(r, FileVisible) and r.server == server]
+            assert seen, f"{path.name}: no reader saw a file"
+            assert float(lo) <= max(seen) <= float(hi), f"{path.name}: reader delays {sorted(seen)}"
         else:
             probe_path = kind.split(" ", 1)[1]
             latency = _probe_latency(s, trace, probe_path)
