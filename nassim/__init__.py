@@ -29,6 +29,7 @@ from nassim.metrics import latency_summary, run_summary, write_latencies
 from nassim.report import Report, build_report
 from nassim.rsync import Interrupt, RsyncOptions, RsyncResult, RsyncStats, parse_args
 from nassim.scenario import Scenario, dump_scenario, load_scenario, scenario_from_dict
+from nassim.search import Threshold, tree_size_threshold
 from nassim.topology import (
     Role,
     Server,
@@ -79,6 +80,7 @@ __all__ = [
     "ScenarioError",
     "Server",
     "Symlink",
+    "Threshold",
     "Topology",
     "TopologyError",
     "Trace",
@@ -108,5 +110,6 @@ __all__ = [
     "simulate",
     "static_checks",
     "synthetic_bytes",
+    "tree_size_threshold",
     "write_latencies",
 ]

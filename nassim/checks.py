@@ -241,6 +241,14 @@ class TraceIndex:
         # Content -> (path, version, final size) of the NFS write that made it.
         self.origin: dict[tuple[str, int], WriteClosed] = dict(self.closed)
         self.win_origin: dict[tuple[str, int], WriteClosed] = {(w.server, w.content): w for w in self.win_writes}
+        # Export files deleted by a run that writes into the export (an init container, or a
+        # Windows -> NFS sidecar with --delete): (server, path) -> (time, run).
+        self.export_deletes: dict[tuple[str, str], list[tuple[float, RsyncRun]]] = defaultdict(list)
+        for s, runs in self.runs.items():
+            for r in runs:
+                if r.deleted and r.container != self.sync_container.get(s):
+                    for path in _deleted_lines(r):
+                        self.export_deletes[(s, path)].append((r.t, r))
 
     # --- configuration ---
 
@@ -341,14 +349,20 @@ def _no_sync(name: str, ix: TraceIndex) -> Verdict:
 
 def _run_line(ix: TraceIndex, r: RsyncRun, what: str = "", first: bool = False) -> str:
     head = f"{ts(r.t)} {r.server}: " if first else f"{ts(r.t)} "
-    if r.container == ix.sync_container.get(r.server):
-        text = f"{head}sync run {r.run}{what}"
-    else:
-        text = f"{head}init container {r.container}{what}"
+    text = f"{head}{_who(ix, r)}{what}"
     if r.exit_code != 0:
         err = f": {r.errors[0]}" if r.errors else ""
         text += f" (exit {r.exit_code}{err})"
     return text
+
+
+def _who(ix: TraceIndex, r: RsyncRun) -> str:
+    """``sync run 3``, ``init container X``, or ``sync-from-windows run 4`` (a Windows -> NFS sidecar)."""
+    if r.container == ix.sync_container.get(r.server):
+        return f"sync run {r.run}"
+    if r.container == ix.init_container.get(r.server):
+        return f"init container {r.container}"
+    return f"{r.container} run {r.run}"
 
 
 def _context(ix: TraceIndex, server: str, t0: float, t1: float) -> list[tuple[float, str]]:
@@ -848,6 +862,10 @@ def lost_writes(ix: TraceIndex, server: str) -> list[tuple[WriteClosed, PodPhase
             continue
         life_end = None if persistent else next((p for p in gone if p.t > w.t), None)
         end = _first_after(ix.ends.get((server, w.path), []), w.t)
+        hit = clobbered(ix, w)
+        if hit is not None and (end is None or hit[0] < end[0]) and (life_end is None or hit[0] <= life_end.t):
+            out.append((w, None))  # a run writing into the export replaced or deleted it first
+            continue
         if end is not None and (life_end is None or end[0] <= life_end.t):
             continue  # replaced, deleted or renamed while it was still in the export
         if life_end is not None:
@@ -857,12 +875,37 @@ def lost_writes(ix: TraceIndex, server: str) -> list[tuple[WriteClosed, PodPhase
     return out
 
 
+def clobbered(ix: TraceIndex, w: WriteClosed) -> tuple[float, str] | None:
+    """The first time a run writing into the export (an init container, a Windows -> NFS sidecar)
+    replaced this NFS write with other content or deleted it, before it reached Windows: (time, how)."""
+    first = _first_copy(ix, w)
+    until = first.t if first is not None else float("inf")
+    hits: list[tuple[float, str]] = []
+    for fs in ix.synced_nfs.get((w.server, w.path), []):
+        if w.t < fs.t < until and (fs.content, fs.size) != (w.content, w.size):
+            run = ix.run_of(fs)
+            who = _who(ix, run) if run is not None else fs.container
+            hits.append((fs.t, f"{who} copied {ix.named(w.server, fs.content, fs.path, fs.size)} from Windows over it"))
+            break
+    for t, r in ix.export_deletes.get((w.server, w.path), []):
+        if w.t < t < until:
+            hits.append((t, f"{_who(ix, r)} deleted it from the export"))
+            break
+    return min(hits, default=None)
+
+
 def _lost_writes(ix: TraceIndex, server: str) -> list[tuple[Status, str, list[str]]]:
     lost = lost_writes(ix, server)
     if lost:
         w, pod = lost[0]
         lab = ix.label(server, w.content)
         lines = [f"{ts(w.t)} {server}: {w.path} {lab} closed on NFS ({w.size} bytes)"]
+        hit = clobbered(ix, w) if pod is None else None
+        if hit is not None:
+            runs = ix.sync_runs_between(server, w.t, hit[0])
+            lines += [_run_line(ix, r, " did not copy it") for r in runs[:3]]
+            lines.append(f"{ts(hit[0])} {hit[1]}: {lab} never reached Windows")
+            return [("invalid", f"{server}: {plural(len(lost), 'closed write')} lost", lines)]
         runs = ix.sync_runs_between(server, w.t, pod.t if pod is not None else ix.end)
         lines += [_run_line(ix, r, " did not copy it") for r in runs[:3]]
         if pod is not None:

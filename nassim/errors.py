@@ -8,7 +8,8 @@
     ├── ScenarioError(ValueError)      a scenario file or object with a wrong field
     ├── ContentError(ValueError)       content that cannot be materialized (known only by its digest)
     ├── TopologyError(ValueError)      a test-bed topology (Helm values, manifests, quantity) that is malformed
-    └── ArgumentError(ValueError)      an API call with an argument it cannot use (a strategy's bound, a check name)
+    ├── ArgumentError(ValueError)      an API call with an argument it cannot use (a strategy's bound, a check name)
+    └── SweepError(ValueError)         a parameter sweep's grid or seeds: an unknown name, no values, a wrong value
 
 Each leaf also subclasses the builtin it refines, so callers can catch either.
 Messages name the place (file, path or option), the field and the reason.
@@ -22,6 +23,7 @@ __all__ = [
     "NassimError",
     "RsyncOptionError",
     "ScenarioError",
+    "SweepError",
     "TopologyError",
     "TreeError",
 ]
@@ -54,3 +56,9 @@ class ScenarioError(NassimError, ValueError):
 class ArgumentError(NassimError, ValueError):
     """A nassim function got an argument it cannot use: a hypothesis strategy's bound
     (``max_duration`` must be > 0), a check name that does not exist."""
+
+
+class SweepError(NassimError, ValueError):
+    """A parameter sweep cannot run as asked: an unknown parameter name, an empty grid
+    or value list, a value of the wrong kind or out of range, or bad seeds. The message
+    names the parameter and lists the valid ones."""

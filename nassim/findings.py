@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from nassim.checks import TraceIndex, fold, index, lost_writes, num, overwritten_edits, plural
+from nassim.checks import TraceIndex, clobbered, fold, index, lost_writes, num, overwritten_edits, plural
 from nassim.finding import Finding
 from nassim.trace import ContainerState, FileRenamed, Trace, WriteOpened
 
@@ -128,6 +128,7 @@ def resurrections(ix: TraceIndex) -> list[Finding]:
                 continue
             restart = [p for p in ix.pods.get(server, []) if p.phase == "Terminating" and t_gone <= p.t <= fs.t]
             why = f"pod {restart[-1].pod} was deleted at t={restart[-1].t:.1f}; " if restart else ""
+            by = "the init container" if fs.container == ix.init_container.get(server) else "the Windows -> NFS sidecar"
             keep = (
                 "Windows is the input's source of truth"
                 if ix.role(server) == "input"
@@ -137,7 +138,7 @@ def resurrections(ix: TraceIndex) -> list[Finding]:
                 Finding(
                     "resurrected-after-restart",
                     server,
-                    f"{path} was {how} on NFS at t={t_gone:.1f}, but {keep}; {why}the init container "
+                    f"{path} was {how} on NFS at t={t_gone:.1f}, but {keep}; {why}{by} "
                     f"{fs.container} copied it back into the export at t={fs.t:.1f}",
                     path,
                     fs.t,
@@ -369,6 +370,9 @@ def quick_check_misses(ix: TraceIndex) -> list[Finding]:
         touched = any(last.t < t < r.t for t, _ in ix.win_changes.get(key, []))
         if touched or last.size != w.size or last.content == w.content:
             continue
+        hit = clobbered(ix, w)
+        if hit is not None and hit[0] < r.t:
+            continue  # the export no longer held it when the run looked: a loss, not a quick-check miss
         nxt = next((fs for fs in syncs if fs.t > r.t), None)
         if nxt is None:
             until = "to the end of the trace"

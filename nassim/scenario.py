@@ -126,7 +126,6 @@ class ClusterSpec:
     image_pull: float = attrs.field(default=2.0, validator=_nonneg)  # first start on the node only
     container_start: float = attrs.field(default=0.5, validator=_nonneg)
     grace_period: float = attrs.field(default=30.0, validator=_nonneg)
-    attr_cache: float = attrs.field(default=3.0, validator=_nonneg)  # NFS client acregmin
 
 
 # --- workloads -------------------------------------------------------------------------

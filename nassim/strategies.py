@@ -467,7 +467,8 @@ def _workloads(
     }
     if not kinds or max_size == 0:
         return st.just(())
-    one = st.one_of(*(options[k] for k in kinds))
+    # Writers make most of what the checks judge: drawn twice as often as each other kind.
+    one = st.one_of(*(options[k] for k in kinds for _ in range(2 if k == "writer" else 1)))
     return st.lists(one, max_size=max_size).map(tuple)
 
 
@@ -595,7 +596,7 @@ def scenarios(
 
     workload_st = items("workloads", workloads, typing.get_args(Workload))
     fault_st = items("faults", faults, typing.get_args(Fault))
-    probe_st = items("probes", probes, typing.get_args(Probe)) or st.just(())
+    probe_st = items("probes", probes or (), typing.get_args(Probe))
     seed_st = _part(seed, st.integers(0, 2**32 - 1), lambda v: _int(func, "seed", v, 0))
 
     if settle and isinstance(topology, TopologySpec | None) and not isinstance(topology, st.SearchStrategy):

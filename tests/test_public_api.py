@@ -32,6 +32,7 @@ def test_all_is_sorted_and_pinned():
         "ScenarioError",
         "Server",
         "Symlink",
+        "Threshold",
         "Topology",
         "TopologyError",
         "Trace",
@@ -61,6 +62,7 @@ def test_all_is_sorted_and_pinned():
         "simulate",
         "static_checks",
         "synthetic_bytes",
+        "tree_size_threshold",
         "write_latencies",
     }
 
