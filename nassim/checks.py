@@ -211,6 +211,15 @@ class TraceIndex:
                     self.intervals.setdefault(r.server, float(m.group(1)))
         # WriteOpened has no content; the close of the same server, path and version has it.
         # One that never closed is still being written at the end, unless its pod went away.
+        # The next NFS write on the same path, for each write: two writers on one timer can close
+        # the same path at the same instant, and only record order says which one replaced which.
+        self.replaced_by: dict[tuple[str, int], WriteClosed] = {}
+        last: dict[tuple[str, str], WriteClosed] = {}
+        for w in self.writes:
+            prev = last.get((w.server, w.path))
+            if prev is not None:
+                self.replaced_by[(prev.server, prev.content)] = w
+            last[(w.server, w.path)] = w
         by_version = {(w.server, w.path, w.version): w.content for w in self.writes}
         self.open_at_end: dict[str, list[WriteOpened]] = defaultdict(list)
         for r in recs:
@@ -388,6 +397,15 @@ def _first_after(times: Sequence[tuple[float, str]], t: float) -> tuple[float, s
     return next(((u, what) for u, what in times if u > t), None)
 
 
+def _end_of(ix: TraceIndex, w: WriteClosed) -> tuple[float, str] | None:
+    """When ``w`` stopped being the export's version of its path (overwritten, deleted, renamed),
+    counting a write that replaced it at the very same instant."""
+    nxt = ix.replaced_by.get((w.server, w.content))
+    if nxt is not None and nxt.t <= w.t:
+        return nxt.t, "overwritten"
+    return _first_after(ix.ends.get((w.server, w.path), []), w.t)
+
+
 # ---------------------------------------------------------------------------
 # Latency bound
 
@@ -445,7 +463,7 @@ def _latency(ix: TraceIndex, bound: float | None) -> Verdict:
         for w in writes:
             deadline = w.t + b
             hit = _first_copy(ix, w)
-            end = _first_after(ix.ends.get((w.server, w.path), []), w.t)
+            end = _end_of(ix, w)
             if hit is not None and hit.t <= deadline:
                 ok += 1
                 worst_ok = max(worst_ok, hit.t - w.t)
@@ -506,7 +524,7 @@ def _latency_witness(ix: TraceIndex, w: WriteClosed, hit: FileSynced | None, b: 
         what = f" copied {ix.named(server, fs.content, w.path, fs.size)}" if fs else " did not copy it"
         steps.append((r.t, _run_line(ix, r, what)))
     steps.extend(_context(ix, server, w.t, stop))
-    end = _first_after(ix.ends.get((server, w.path), []), w.t)
+    end = _end_of(ix, w)
     if hit is not None:
         run = ix.run_of(hit)
         steps.append(
@@ -861,7 +879,7 @@ def lost_writes(ix: TraceIndex, server: str) -> list[tuple[WriteClosed, PodPhase
         if w.server != server or _first_copy(ix, w) is not None:
             continue
         life_end = None if persistent else next((p for p in gone if p.t > w.t), None)
-        end = _first_after(ix.ends.get((server, w.path), []), w.t)
+        end = _end_of(ix, w)
         hit = clobbered(ix, w)
         if hit is not None and (end is None or hit[0] < end[0]) and (life_end is None or hit[0] <= life_end.t):
             out.append((w, None))  # a run writing into the export replaced or deleted it first
@@ -922,7 +940,7 @@ def _lost_writes(ix: TraceIndex, server: str) -> list[tuple[Status, str, list[st
             for w in ix.writes
             if w.server == server
             and _first_copy(ix, w) is None
-            and _first_after(ix.ends.get((server, w.path), []), w.t) is None
+            and _end_of(ix, w) is None
         ]
         if pending:
             return [

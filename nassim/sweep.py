@@ -63,6 +63,7 @@ import itertools
 import math
 import numbers
 import os
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, Literal
@@ -75,7 +76,7 @@ from nassim.scenario import Scenario, Size, Writer
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PARAMETERS", "Parameter", "apply_param", "apply_params", "run_point", "sweep"]
+__all__ = ["PARAMETERS", "Parameter", "apply_param", "apply_params", "parse_param", "run_point", "sweep"]
 
 
 @attrs.frozen
@@ -118,22 +119,26 @@ def _parameter(name: object) -> Parameter:
     return p
 
 
-def _coerce(p: Parameter, value: object) -> float | int | str:
-    """The value the scenario field takes, or a SweepError saying what was expected."""
-    if p.kind == "choice":
-        if not isinstance(value, str) or value not in p.choices:
-            raise SweepError(
-                f"sweep parameter {p.name!r} ({p.place}) must be one of "
-                f"{', '.join(repr(c) for c in p.choices)} (got {value!r}); {_valid_names()}"
-            )
-        return value
+def _number(p: Parameter, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
         raise SweepError(f"sweep parameter {p.name!r} ({p.place}) must be a number (got {value!r}); {_valid_names()}")
-    if p.kind == "integer":
-        if not float(value).is_integer():
-            raise SweepError(f"sweep parameter {p.name!r} ({p.place}) must be a whole number (got {value!r})")
-        return int(value)
     return float(value)
+
+
+def _integer(p: Parameter, value: object) -> int:
+    x = _number(p, value)
+    if not x.is_integer():
+        raise SweepError(f"sweep parameter {p.name!r} ({p.place}) must be a whole number (got {value!r})")
+    return int(x)
+
+
+def _choice(p: Parameter, value: object) -> str:
+    if not isinstance(value, str) or value not in p.choices:
+        raise SweepError(
+            f"sweep parameter {p.name!r} ({p.place}) must be one of "
+            f"{', '.join(repr(c) for c in p.choices)} (got {value!r}); {_valid_names()}"
+        )
+    return value
 
 
 def _writers(s: Scenario, p: Parameter, change: Callable[[Writer], Writer]) -> Scenario:
@@ -153,26 +158,27 @@ def apply_param(scenario: Scenario, name: str, value: object) -> Scenario:
     naming the parameter.
     """
     p = _parameter(name)
-    v = _coerce(p, value)
     s = scenario
     try:
         if name == "duration":
-            return attrs.evolve(s, duration=v)
+            return attrs.evolve(s, duration=_number(p, value))
         if name == "interval":
-            return attrs.evolve(s, topology=attrs.evolve(s.topology, interval=v))
+            return attrs.evolve(s, topology=attrs.evolve(s.topology, interval=_number(p, value)))
         if name == "tree_size":
-            return attrs.evolve(s, windows=attrs.evolve(s.windows, files=v))
+            return attrs.evolve(s, windows=attrs.evolve(s.windows, files=_integer(p, value)))
         if name == "mount_speed":
-            return attrs.evolve(s, windows=attrs.evolve(s.windows, mb_per_s=v))
+            return attrs.evolve(s, windows=attrs.evolve(s.windows, mb_per_s=_number(p, value)))
         if name == "stat_ms":
-            return attrs.evolve(s, windows=attrs.evolve(s.windows, stat_ms=v))
+            return attrs.evolve(s, windows=attrs.evolve(s.windows, stat_ms=_number(p, value)))
         if name == "host":
-            return attrs.evolve(s, windows=attrs.evolve(s.windows, host=v))
+            host = typing.cast(Literal["windows", "linux"], _choice(p, value))
+            return attrs.evolve(s, windows=attrs.evolve(s.windows, host=host))
         if name == "write_rate":
-            return _writers(s, p, lambda w: attrs.evolve(w, rate=v))
+            rate = _number(p, value)
+            return _writers(s, p, lambda w: attrs.evolve(w, rate=rate))
         if name == "file_size":
-            assert isinstance(v, int)
-            return _writers(s, p, lambda w: attrs.evolve(w, size=Size(dist="fixed", value=v)))
+            size = Size(dist="fixed", value=_integer(p, value))
+            return _writers(s, p, lambda w: attrs.evolve(w, size=size))
     except ValueError as exc:  # an attrs validator: "'interval' must be > 0 (got -5.0)"
         if isinstance(exc, SweepError):
             raise
@@ -185,6 +191,31 @@ def apply_params(scenario: Scenario, params: Mapping[str, object]) -> Scenario:
     for name, value in params.items():
         scenario = apply_param(scenario, name, value)
     return scenario
+
+
+def _scalar(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_param(text: str) -> tuple[str, list[int | float | str]]:
+    """``"interval=5,10,30"`` -> ``("interval", [5, 10, 30])``: the command line's ``--param``.
+
+    Numbers become int or float, anything else stays a string (``host=windows,linux``);
+    the values themselves are judged by :func:`sweep`.
+    """
+    name, eq, values = text.partition("=")
+    name = name.strip()
+    if not eq or not name:
+        raise SweepError(
+            f"--param {text!r}: expected NAME=VALUE,VALUE,... (e.g. --param interval=5,10,30,60); {_valid_names()}"
+        )
+    _parameter(name)
+    return name, [_scalar(v.strip()) for v in values.split(",") if v.strip()]
 
 
 # --- one run ---------------------------------------------------------------------------
@@ -296,20 +327,23 @@ def _seeds(scenario: Scenario, seeds: int | Sequence[int]) -> list[int]:
 
 def _dask_executor() -> tuple[Executor, Callable[[], None]]:
     try:
-        import distributed
+        import distributed  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as exc:
         raise ImportError(
             "executor='dask' needs the 'distributed' package, which is not installed; "
             "install it with: pip install 'nassim[dask]'"
         ) from exc
-    client = distributed.Client(processes=True)  # a LocalCluster, one worker process per core
+    make_client: Any = distributed.Client
+    client: Any = make_client(processes=True)  # a LocalCluster, one worker process per core
 
     def close() -> None:
+        cluster = client.cluster
         client.close()
-        if client.cluster is not None:
-            client.cluster.close()
+        if cluster is not None:
+            cluster.close()
 
-    return client.get_executor(), close
+    executor: Executor = client.get_executor()
+    return executor, close
 
 
 ExecutorSpec = Executor | Literal["process", "serial", "dask"] | None
@@ -327,9 +361,10 @@ def _executor(executor: object, runs: int) -> tuple[Executor | None, Callable[[]
         return _dask_executor()
     if isinstance(executor, Executor):
         return executor, lambda: None
-    get_executor = getattr(executor, "get_executor", None)  # a distributed.Client
+    get_executor: Any = getattr(executor, "get_executor", None)  # a distributed.Client
     if callable(get_executor):
-        return get_executor(), lambda: None
+        found: Executor = get_executor()
+        return found, lambda: None
     raise SweepError(
         f"executor must be 'process', 'serial', 'dask', a distributed.Client or a "
         f"concurrent.futures.Executor (got {executor!r})"

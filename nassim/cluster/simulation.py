@@ -407,7 +407,8 @@ class Simulation:
             return File(size, scanned.mtime_ns, ow.content)
 
         kwargs: dict[str, Any] = dict(
-            now_ns=self.vm_ns(t0),
+            # Files the Windows host stamps itself (it cannot take rsync's times) get its clock.
+            now_ns=self.host_ns(t0),
             dst_volume=windows.volume,
             read_source=read_source,
             seed=self._next_seed(),
