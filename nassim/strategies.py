@@ -332,10 +332,10 @@ def windows_specs(
     _int(func, "max_files", max_files, 0)
     hosts = st.just(host) if host is not None else st.sampled_from(("windows", "linux"))
     return st.builds(
-        lambda h, files, offset: WindowsSpec(host=h, files=files, clock_offset=offset),
-        hosts,
-        st.integers(0, max_files),
-        st.one_of(st.just(0.0), st.sampled_from((-2.0, 2.0, 3600.0))),
+        WindowsSpec,
+        host=hosts,
+        files=st.integers(0, max_files),
+        clock_offset=st.one_of(st.just(0.0), st.sampled_from((-2.0, 2.0, 3600.0))),
     )
 
 
@@ -354,7 +354,7 @@ def workloads(
     default), each starting and stopping within ``[0, until]`` seconds.
 
     ``kinds`` picks from :data:`WORKLOAD_KINDS`. Writers write into output
-    exports (sizes up to 20 MB, in place or by rename, new names or a few
+    exports (sizes up to 1 MB, at most 2 MB/s, in place or by rename, new names or a few
     reused ones, some under a case twin prefix); deleters and renamers act on
     either side; Windows editors drop files into Windows folders. Shrinks
     toward no workload, then the lowest rate and the shortest activity.
@@ -403,70 +403,64 @@ def _servers(names: Sequence[str]) -> st.SearchStrategy[tuple[str, ...] | None]:
     return st.one_of(st.just(None), subset)
 
 
+# Sizes and rates keep a writer's data rate (at most 2 MB/s) well below what the 9p mount
+# moves (about 20 MB/s): the syncs keep up, so a settled scenario settles. A slow writer
+# keeps a 1 MB file open for a second, long enough for a run to copy it torn.
 _SIZES = st.one_of(
-    st.sampled_from((4096, 0, 100, 1_000_000, 20_000_000)).map(lambda v: Size(value=v)),
-    st.tuples(st.integers(0, 100_000), st.integers(0, 1_000_000)).map(
-        lambda mm: Size(dist="uniform", min=min(mm), max=max(mm))
+    st.builds(Size, value=st.sampled_from((4096, 0, 100, 100_000, 1_000_000))),
+    st.integers(0, 100_000).flatmap(
+        lambda lo: st.builds(Size, dist=st.just("uniform"), min=st.just(lo), max=st.integers(lo, 1_000_000))
     ),
 )
+
+
+def _timed(cls: type[T], until: float, **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[T]:
+    """``cls`` with ``start`` and ``stop`` drawn by :func:`_window`."""
+    return _window(until).flatmap(lambda w: st.builds(cls, start=st.just(w[0]), stop=st.just(w[1]), **fields))
 
 
 def _workloads(
     topo: Topology, until: float, max_size: int, kinds: tuple[str, ...]
 ) -> st.SearchStrategy[tuple[Workload, ...]]:
-    every, outputs = _outputs_first(topo)
-    window = _window(until)
-    options: dict[str, st.SearchStrategy[Any]] = {
-        "writer": st.builds(
-            lambda servers, rate, process, size, throughput, mode, names, prefix, w: Writer(
-                servers=servers,
-                rate=rate,
-                process=process,
-                size=size,
-                throughput=throughput,
-                mode=mode,
-                names=names,
-                prefix=prefix,
-                start=w[0],
-                stop=w[1],
-            ),
-            _servers(outputs),
-            st.sampled_from((0.1, 0.5, 1.0, 2.0)),
-            st.sampled_from(("poisson", "fixed")),
-            _SIZES,
-            st.sampled_from((50e6, 5e6)),  # the slow one keeps a 20 MB write open for 4 s
-            st.sampled_from(("inplace", "rename")),
-            st.sampled_from((0, 1, 3)),
-            st.sampled_from(("out/", "", "out/sub/", "OUT/")),
-            window,
-        ),
-        "deleter": st.builds(
-            lambda servers, side, rate, w: Deleter(servers=servers, side=side, rate=rate, start=w[0], stop=w[1]),
-            _servers(every),
-            st.sampled_from(("nfs", "windows")),
-            st.sampled_from((0.05, 0.1, 0.5)),
-            window,
-        ),
-        "renamer": st.builds(
-            lambda servers, side, rate, w: Renamer(servers=servers, side=side, rate=rate, start=w[0], stop=w[1]),
-            _servers(every),
-            st.sampled_from(("nfs", "windows")),
-            st.sampled_from((0.05, 0.1, 0.5)),
-            window,
-        ),
-        "windows-editor": st.builds(
-            lambda servers, rate, names, prefix, w: WindowsEditor(
-                servers=servers, rate=rate, names=names, prefix=prefix, start=w[0], stop=w[1]
-            ),
-            _servers(every),
-            st.sampled_from((0.05, 0.2, 1.0)),
-            st.sampled_from((10, 1, 0)),
-            st.sampled_from(("in/", "out/")),
-            window,
-        ),
-    }
     if not kinds or max_size == 0:
         return st.just(())
+    every, outputs = _outputs_first(topo)
+    options: dict[str, st.SearchStrategy[Any]] = {
+        "writer": _timed(
+            Writer,
+            until,
+            servers=_servers(outputs),
+            rate=st.sampled_from((0.1, 0.5, 1.0, 2.0)),
+            process=st.sampled_from(("poisson", "fixed")),
+            size=_SIZES,
+            throughput=st.sampled_from((50e6, 1e6)),
+            mode=st.sampled_from(("inplace", "rename")),
+            names=st.sampled_from((0, 1, 3)),
+            prefix=st.sampled_from(("out/", "", "out/sub/", "OUT/")),
+        ),
+        "deleter": _timed(
+            Deleter,
+            until,
+            servers=_servers(every),
+            side=st.sampled_from(("nfs", "windows")),
+            rate=st.sampled_from((0.1, 0.05, 0.5)),
+        ),
+        "renamer": _timed(
+            Renamer,
+            until,
+            servers=_servers(every),
+            side=st.sampled_from(("nfs", "windows")),
+            rate=st.sampled_from((0.1, 0.05, 0.5)),
+        ),
+        "windows-editor": _timed(
+            WindowsEditor,
+            until,
+            servers=_servers(every),
+            rate=st.sampled_from((0.05, 0.2, 1.0)),
+            names=st.sampled_from((10, 1, 0)),
+            prefix=st.sampled_from(("in/", "out/")),
+        ),
+    }
     # Writers make most of what the checks judge: drawn twice as often as each other kind.
     one = st.one_of(*(options[k] for k in kinds for _ in range(2 if k == "writer" else 1)))
     return st.lists(one, max_size=max_size).map(tuple)
@@ -476,37 +470,35 @@ def _faults(
     topo: Topology, until: float, max_size: int, kinds: tuple[str, ...]
 ) -> st.SearchStrategy[tuple[Fault, ...]]:
     every, outputs = _outputs_first(topo)
+    if not kinds or max_size == 0 or not every:
+        return st.just(())
     end = int(until)
     at = st.integers(0, end)
     server = st.sampled_from(every)
     options: dict[str, st.SearchStrategy[Any]] = {
-        "pod-delete": st.builds(lambda s, t: PodDelete(server=s, at=t), server, at),
+        "pod-delete": st.builds(PodDelete, server=server, at=at),
         "container-kill": st.builds(
-            lambda s, c, sig, t: ContainerKill(server=s, container=c, signal=sig, at=t),
-            server,
-            st.sampled_from(("sync-to-windows", "nfs-server")),
-            st.sampled_from(("KILL", "TERM")),
-            at,
+            ContainerKill,
+            server=server,
+            container=st.sampled_from(("sync-to-windows", "nfs-server")),
+            signal=st.sampled_from(("KILL", "TERM")),
+            at=at,
         ),
         "sidecar-crash": st.builds(
-            lambda s, t, n: SidecarCrash(server=s, at=t, times=n),
-            st.sampled_from(outputs or every),
-            at,
-            st.integers(1, 3),
+            SidecarCrash, server=st.sampled_from(outputs or every), at=at, times=st.integers(1, 3)
         ),
-        "mount-loss": _mount_losses(st.one_of(st.just(None), server), end),
+        # A lost mount comes back by `until`.
+        "mount-loss": st.integers(0, max(end - 1, 0)).flatmap(
+            lambda t: st.builds(
+                MountLoss,
+                server=st.one_of(st.just(None), server),
+                at=st.just(t),
+                duration=st.integers(1, max(end - t, 1)),
+            )
+        ),
     }
-    if not kinds or max_size == 0 or not every:
-        return st.just(())
     one = st.one_of(*(options[k] for k in kinds))
     return st.lists(one, max_size=max_size).map(lambda fs: tuple(sorted(fs, key=lambda f: f.at)))
-
-
-def _mount_losses(server: st.SearchStrategy[str | None], end: int) -> st.SearchStrategy[MountLoss]:
-    def at(t: int) -> st.SearchStrategy[MountLoss]:
-        return st.builds(lambda s, d: MountLoss(server=s, at=t, duration=d), server, st.integers(1, max(end - t, 1)))
-
-    return st.integers(0, max(end - 1, 0)).flatmap(at)
 
 
 # ---------------------------------------------------------------------------
@@ -596,7 +588,10 @@ def scenarios(
 
     workload_st = items("workloads", workloads, typing.get_args(Workload))
     fault_st = items("faults", faults, typing.get_args(Fault))
-    probe_st = items("probes", probes or (), typing.get_args(Probe))
+    if probes is None or isinstance(probes, bool):
+        _fail(func, f"probes are not drawn: give a sequence of probes or a strategy (got {probes!r})")
+    probe_st = items("probes", probes, typing.get_args(Probe))
+    assert probe_st is not None
     seed_st = _part(seed, st.integers(0, 2**32 - 1), lambda v: _int(func, "seed", v, 0))
 
     if settle and isinstance(topology, TopologySpec | None) and not isinstance(topology, st.SearchStrategy):

@@ -252,13 +252,11 @@ class _Run:
 
     def same_time(self, a_ns: int, b_ns: int) -> bool:
         w = self.o.modify_window
-        a_s, a_n = divmod(a_ns, 10**9)
-        b_s, b_n = divmod(b_ns, 10**9)
         if w == 0:
-            return a_s == b_s
+            return a_ns // 1_000_000_000 == b_ns // 1_000_000_000
         if w > 0:
-            return abs(a_s - b_s) <= w
-        return a_s == b_s and a_n == b_n
+            return abs(a_ns // 1_000_000_000 - b_ns // 1_000_000_000) <= w
+        return a_ns == b_ns
 
     def stored_time(self, src_mtime: int) -> int:
         """The mtime an item ends with when rsync sets it to ``src_mtime``."""
@@ -452,7 +450,9 @@ class _Run:
             self.stats["dst_stat"] += same
         else:
             candidates = schildren
-        names = [n for n in ordered(schildren, candidates) if not self.excluded(rel, n, schildren[n])]
+        if not isinstance(candidates, list) or len(candidates) > 1:
+            candidates = ordered(schildren, candidates)
+        names = [n for n in candidates if not self.excluded(rel, n, schildren[n])] if self.filt else candidates
         if o.delete is not None and o.delete != "before" and not is_new:
             self.delete_in_dir(snode, dnode, rel, only)
         subdirs: list[str] = []
