@@ -16,6 +16,7 @@ Target on the 2-core reference machine: >= 85 % with 2 workers.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -52,6 +53,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10, help="seeds per grid point (default 10: 200 runs)")
     args = ap.parse_args()
     s = scenario()
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        # Other processes on the cores take time from the pool, not from the serial run in the
+        # same measure: the efficiency then says more about the neighbours than about the sweep.
+        print(f"warning: load average {load:.1f} before the run; the efficiency below is not meaningful")
     runs = len(GRID["interval"]) * len(GRID["tree_size"]) * args.seeds
 
     # Warm up this process (lazy imports, caches) so the serial time is the work alone.

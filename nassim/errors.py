@@ -9,7 +9,8 @@
     ├── ContentError(ValueError)       content that cannot be materialized (known only by its digest)
     ├── TopologyError(ValueError)      a test-bed topology (Helm values, manifests, quantity) that is malformed
     ├── ArgumentError(ValueError)      an API call with an argument it cannot use (a strategy's bound, a check name)
-    └── SweepError(ValueError)         a parameter sweep's grid or seeds: an unknown name, no values, a wrong value
+    ├── SweepError(ValueError)         a parameter sweep's grid or seeds: an unknown name, no values, a wrong value
+    └── BackendError(ValueError)       a backend that does not exist, or cannot run what the scenario asks
 
 Each leaf also subclasses the builtin it refines, so callers can catch either.
 Messages name the place (file, path or option), the field and the reason.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArgumentError",
+    "BackendError",
     "ContentError",
     "NassimError",
     "RsyncOptionError",
@@ -62,3 +64,10 @@ class SweepError(NassimError, ValueError):
     """A parameter sweep cannot run as asked: an unknown parameter name, an empty grid
     or value list, a value of the wrong kind or out of range, or bad seeds. The message
     names the parameter and lists the valid ones."""
+
+
+class BackendError(NassimError, ValueError):
+    """A backend cannot run a scenario as asked: an unknown backend name (the message
+    lists the valid ones), a workload, fault or probe the backend does not support
+    (named, never silently ignored), a missing binary, or a path that would leave the
+    backend's root."""
