@@ -22,7 +22,15 @@ from nassim.checks import (
 )
 from nassim.cluster import simulate
 from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
-from nassim.errors import ContentError, NassimError, RsyncOptionError, ScenarioError, TopologyError, TreeError
+from nassim.errors import (
+    ContentError,
+    NassimError,
+    RsyncOptionError,
+    ScenarioError,
+    SweepError,
+    TopologyError,
+    TreeError,
+)
 from nassim.finding import Finding
 from nassim.findings import find_findings
 from nassim.metrics import latency_summary, run_summary, write_latencies
@@ -30,6 +38,7 @@ from nassim.report import Report, build_report
 from nassim.rsync import Interrupt, RsyncOptions, RsyncResult, RsyncStats, parse_args
 from nassim.scenario import Scenario, dump_scenario, load_scenario, scenario_from_dict
 from nassim.search import Threshold, tree_size_threshold
+from nassim.sweep import PARAMETERS, sweep
 from nassim.topology import (
     Role,
     Server,
@@ -58,6 +67,7 @@ from nassim.tree import (
 __all__ = [
     "LOCAL_DISK",
     "NINEP_WINDOWS",
+    "PARAMETERS",
     "ContentError",
     "CostModel",
     "Digest",
@@ -79,6 +89,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Server",
+    "SweepError",
     "Symlink",
     "Threshold",
     "Topology",
@@ -109,6 +120,7 @@ __all__ = [
     "scenario_from_dict",
     "simulate",
     "static_checks",
+    "sweep",
     "synthetic_bytes",
     "tree_size_threshold",
     "write_latencies",

@@ -198,6 +198,10 @@ class TraceIndex:
             elif isinstance(r, PodPhase):
                 self.pods[r.server].append(r)
                 self.events[r.server].append(r)
+                if r.phase == "Deleted":
+                    # A deleted pod's sidecar keeps syncing through the grace period, beside its
+                    # replacement's: the deletion's effect on Windows ends only when the pod is gone.
+                    self.activity[r.server].append((r.t, f"pod {r.pod} gone (end of its grace period)"))
             elif isinstance(r, ContainerState):
                 self.containers[r.server].append(r)
                 self.events[r.server].append(r)

@@ -34,10 +34,11 @@ def demo() -> None:
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 @click.option(
     "--backend",
-    type=click.Choice(["sim"]),
+    type=click.Choice(["sim", "local"]),
     default="sim",
     show_default=True,
-    help="Where to run the scenario: the built-in simulator.",
+    help="Where to run the scenario: sim, the built-in simulator (virtual time); local, real folders "
+    "with the real rsync and sh loops on this machine (60 scenario seconds per wall second).",
 )
 def run(scenario: str, as_json: bool, seed: int | None, backend: str) -> None:
     """Run SCENARIO (a YAML file) and print the report.
@@ -48,14 +49,22 @@ def run(scenario: str, as_json: bool, seed: int | None, backend: str) -> None:
 
     import attrs
 
-    from nassim.cluster import simulate
+    from nassim.backends import LocalBackend, get_backend
     from nassim.report import build_report
     from nassim.scenario import load_scenario
 
     s = load_scenario(scenario)
     if seed is not None:
         s = attrs.evolve(s, seed=seed)
-    trace = simulate(s)
+    runner = get_backend(backend)
+    if isinstance(runner, LocalBackend) and not as_json:
+        click.echo(
+            f"nassim: local backend: real rsync and sh in local folders, about {s.duration / runner.speed:.0f} s "
+            "of wall time; "
+            "Windows folders are local directories (case-sensitive, nanosecond mtimes)",
+            err=True,
+        )
+    trace = runner.run(s)
     report = build_report(trace, scenario=s.name, duration=s.duration, expect_findings=s.expect_findings)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,17 +38,13 @@ import attrs
 import pytest
 
 if TYPE_CHECKING:
+    from nassim.backends.base import Backend
     from nassim.checks import Verdict
     from nassim.finding import Finding
     from nassim.scenario import Scenario
     from nassim.trace import Trace
 
-__all__ = ["BACKENDS", "NassimResult", "NassimRunner"]
-
-#: Backends ``--nassim-backend`` accepts; each runs a scenario and returns its trace.
-BACKENDS: tuple[str, ...] = ("sim",)
-#: Backends that are planned but not built yet: named in the error, so a user knows it is not a typo.
-PLANNED = ("local", "minikube")
+__all__ = ["NassimResult", "NassimRunner"]
 
 try:
     from hypothesis import settings as _settings
@@ -67,7 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--nassim-backend",
         default="sim",
         metavar="NAME",
-        help=f"where nassim_run runs scenarios: {', '.join(BACKENDS)} (default: sim)",
+        help="where nassim_run runs scenarios: sim (the simulator, default), local (real rsync here)",
     )
     group.addoption(
         "--nassim-seed",
@@ -79,6 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from nassim.backends.base import BACKENDS, PLANNED
+
     backend = config.getoption("nassim_backend")
     if backend not in BACKENDS:
         why = "is not available yet" if backend in PLANNED else "is not a backend"
@@ -165,21 +163,11 @@ class NassimResult:
             return
         want = " or ".join(s.upper() for s in wanted)
         head = ", ".join(f"{v.name} {v.status.upper()}" for v in bad)
-        raise AssertionError(
-            f"nassim: {head} (expected {want}) on backend {self.backend}\n{self.explain(bad)}"
-        )
+        raise AssertionError(f"nassim: {head} (expected {want}) on backend {self.backend}\n{self.explain(bad)}")
 
 
 # ---------------------------------------------------------------------------
 # Backends and the runner
-
-
-def _backend(name: str) -> Callable[[Scenario], Trace]:
-    if name == "sim":
-        from nassim.cluster import simulate
-
-        return simulate
-    raise AssertionError(f"unreachable: pytest_configure accepts only {BACKENDS}")  # pragma: no cover
 
 
 @attrs.frozen
@@ -205,11 +193,16 @@ class NassimRunner:
         if self.seed is not None:
             scenario = attrs.evolve(scenario, seed=self.seed)
         path = self._write(scenario)
-        trace = _backend(self.backend)(scenario)
+        trace = self._backend().run(scenario)
         verdicts = tuple(check_invariants(trace, latency_bound=latency_bound))
         result = NassimResult(scenario, trace, verdicts, tuple(find_findings(trace)), self.backend, path)
         _note(f"nassim: seed {result.seed}; replay: {result.replay_command}")
         return result
+
+    def _backend(self) -> Backend:
+        from nassim.backends.base import get_backend
+
+        return get_backend(self.backend)
 
     def _write(self, scenario: Scenario) -> Path:
         """The scenario as YAML ``nassim run`` accepts, named by its content (a rerun overwrites it)."""

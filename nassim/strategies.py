@@ -387,13 +387,8 @@ def faults(
     return _faults(topo, end, max_faults, _kinds(func, "kinds", kinds, FAULT_KINDS))
 
 
-def _window(until: float) -> st.SearchStrategy[tuple[int, int]]:
-    """(start, stop) in whole seconds within [0, until], shrinking toward (0, 0)."""
-    end = int(until)
-    return st.integers(0, end).flatmap(lambda a: st.tuples(st.just(a), st.integers(a, end)))
-
-
-def _servers(names: Sequence[str]) -> st.SearchStrategy[tuple[str, ...] | None]:
+@functools.lru_cache(maxsize=512)
+def _servers(names: tuple[str, ...]) -> st.SearchStrategy[tuple[str, ...] | None]:
     """None (the workload's default servers) or a non-empty subset, in topology order."""
     if not names:
         return st.just(None)
@@ -414,9 +409,28 @@ _SIZES = st.one_of(
 )
 
 
-def _timed(cls: type[T], until: float, **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[T]:
-    """``cls`` with ``start`` and ``stop`` drawn by :func:`_window`."""
-    return _window(until).flatmap(lambda w: st.builds(cls, start=st.just(w[0]), stop=st.just(w[1]), **fields))
+_WRITER = {
+    "rate": st.sampled_from((0.1, 0.5, 1.0, 2.0)),
+    "process": st.sampled_from(("poisson", "fixed")),
+    "size": _SIZES,
+    "throughput": st.sampled_from((50e6, 1e6)),
+    "mode": st.sampled_from(("inplace", "rename")),
+    "names": st.sampled_from((0, 1, 3)),
+    "prefix": st.sampled_from(("out/", "", "out/sub/", "OUT/")),
+}
+_SIDES = st.sampled_from(("nfs", "windows"))
+_CHURN_RATES = st.sampled_from((0.1, 0.05, 0.5))
+_EDITOR = {
+    "rate": st.sampled_from((0.05, 0.2, 1.0)),
+    "names": st.sampled_from((10, 1, 0)),
+    "prefix": st.sampled_from(("in/", "out/")),
+}
+_CONTAINERS = st.sampled_from(("sync-to-windows", "nfs-server"))
+_SIGNALS: st.SearchStrategy[Literal["KILL", "TERM"]] = st.sampled_from(("KILL", "TERM"))
+
+# The strategies below are composites that draw from the module-level ones above: building
+# fresh strategy objects per example (for each topology and time window) made drawing, and
+# so shrinking, several times slower.
 
 
 def _workloads(
@@ -425,45 +439,29 @@ def _workloads(
     if not kinds or max_size == 0:
         return st.just(())
     every, outputs = _outputs_first(topo)
-    options: dict[str, st.SearchStrategy[Any]] = {
-        "writer": _timed(
-            Writer,
-            until,
-            servers=_servers(outputs),
-            rate=st.sampled_from((0.1, 0.5, 1.0, 2.0)),
-            process=st.sampled_from(("poisson", "fixed")),
-            size=_SIZES,
-            throughput=st.sampled_from((50e6, 1e6)),
-            mode=st.sampled_from(("inplace", "rename")),
-            names=st.sampled_from((0, 1, 3)),
-            prefix=st.sampled_from(("out/", "", "out/sub/", "OUT/")),
-        ),
-        "deleter": _timed(
-            Deleter,
-            until,
-            servers=_servers(every),
-            side=st.sampled_from(("nfs", "windows")),
-            rate=st.sampled_from((0.1, 0.05, 0.5)),
-        ),
-        "renamer": _timed(
-            Renamer,
-            until,
-            servers=_servers(every),
-            side=st.sampled_from(("nfs", "windows")),
-            rate=st.sampled_from((0.1, 0.05, 0.5)),
-        ),
-        "windows-editor": _timed(
-            WindowsEditor,
-            until,
-            servers=_servers(every),
-            rate=st.sampled_from((0.05, 0.2, 1.0)),
-            names=st.sampled_from((10, 1, 0)),
-            prefix=st.sampled_from(("in/", "out/")),
-        ),
-    }
     # Writers make most of what the checks judge: drawn twice as often as each other kind.
-    one = st.one_of(*(options[k] for k in kinds for _ in range(2 if k == "writer" else 1)))
-    return st.lists(one, max_size=max_size).map(tuple)
+    weighted = tuple(k for k in kinds for _ in range(2 if k == "writer" else 1))
+    return st.lists(_workload(every, outputs, int(until), weighted), max_size=max_size).map(tuple)
+
+
+@st.composite
+def _workload(
+    draw: st.DrawFn, every: tuple[str, ...], outputs: tuple[str, ...], end: int, kinds: tuple[str, ...]
+) -> Workload:
+    kind = draw(st.sampled_from(kinds))
+    if kind == "writer":
+        fields = {k: draw(v) for k, v in _WRITER.items()}
+        servers = draw(_servers(outputs))
+    else:
+        servers = draw(_servers(every))
+        if kind == "windows-editor":
+            fields = {k: draw(v) for k, v in _EDITOR.items()}
+        else:
+            fields = {"side": draw(_SIDES), "rate": draw(_CHURN_RATES)}
+    start = draw(st.integers(0, end))
+    stop = draw(st.integers(start, end))
+    cls: Any = {"writer": Writer, "deleter": Deleter, "renamer": Renamer, "windows-editor": WindowsEditor}[kind]
+    return cls(servers=servers, start=start, stop=stop, **fields)  # type: ignore[no-any-return]
 
 
 def _faults(
@@ -472,33 +470,29 @@ def _faults(
     every, outputs = _outputs_first(topo)
     if not kinds or max_size == 0 or not every:
         return st.just(())
-    end = int(until)
-    at = st.integers(0, end)
-    server = st.sampled_from(every)
-    options: dict[str, st.SearchStrategy[Any]] = {
-        "pod-delete": st.builds(PodDelete, server=server, at=at),
-        "container-kill": st.builds(
-            ContainerKill,
-            server=server,
-            container=st.sampled_from(("sync-to-windows", "nfs-server")),
-            signal=st.sampled_from(("KILL", "TERM")),
-            at=at,
-        ),
-        "sidecar-crash": st.builds(
-            SidecarCrash, server=st.sampled_from(outputs or every), at=at, times=st.integers(1, 3)
-        ),
-        # A lost mount comes back by `until`.
-        "mount-loss": st.integers(0, max(end - 1, 0)).flatmap(
-            lambda t: st.builds(
-                MountLoss,
-                server=st.one_of(st.just(None), server),
-                at=st.just(t),
-                duration=st.integers(1, max(end - t, 1)),
-            )
-        ),
-    }
-    one = st.one_of(*(options[k] for k in kinds))
+    one = _fault(every, outputs or every, int(until), kinds)
     return st.lists(one, max_size=max_size).map(lambda fs: tuple(sorted(fs, key=lambda f: f.at)))
+
+
+@st.composite
+def _fault(
+    draw: st.DrawFn, every: tuple[str, ...], outputs: tuple[str, ...], end: int, kinds: tuple[str, ...]
+) -> Fault:
+    kind = draw(st.sampled_from(kinds))
+    if kind == "mount-loss":
+        server = draw(st.one_of(st.just(None), st.sampled_from(every)))
+        at = draw(st.integers(0, max(end - 1, 0)))
+        # A lost mount comes back by the end of the active part.
+        return MountLoss(server=server, at=at, duration=draw(st.integers(1, max(end - at, 1))))
+    if kind == "sidecar-crash":
+        return SidecarCrash(
+            server=draw(st.sampled_from(outputs)), at=draw(st.integers(0, end)), times=draw(st.integers(1, 3))
+        )
+    server = draw(st.sampled_from(every))
+    at = draw(st.integers(0, end))
+    if kind == "pod-delete":
+        return PodDelete(server=server, at=at)
+    return ContainerKill(server=server, container=draw(_CONTAINERS), signal=draw(_SIGNALS), at=at)
 
 
 # ---------------------------------------------------------------------------

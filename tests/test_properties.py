@@ -12,11 +12,9 @@ from nassim import strategies as ns
 from nassim.scenario import ContainerKill, Scenario, SidecarCrash, TopologySpec, WindowsSpec, Writer
 from nassim.trace import RsyncRun
 
-# Tens of examples, derandomized, unless a profile asks for more (``dev``: explore at random).
+# Fifty examples, derandomized, unless a profile asks for more (``dev``: explore at random).
 _EXPLORE = settings.default.max_examples > 100
-FAST = settings(
-    max_examples=settings.default.max_examples if _EXPLORE else 30, derandomize=not _EXPLORE, deadline=None
-)
+FAST = settings(max_examples=settings.default.max_examples if _EXPLORE else 50, derandomize=not _EXPLORE, deadline=None)
 
 # The seven reference servers as the chart deploys them, with a drawn sidecar interval.
 REFERENCE = st.builds(TopologySpec, interval=st.sampled_from(ns.INTERVALS))

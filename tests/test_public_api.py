@@ -22,6 +22,7 @@ def test_all_is_sorted_and_pinned():
         "NINEP_WINDOWS",
         "NassimError",
         "OwnerSupport",
+        "PARAMETERS",
         "Report",
         "Role",
         "RsyncOptionError",
@@ -31,6 +32,7 @@ def test_all_is_sorted_and_pinned():
         "Scenario",
         "ScenarioError",
         "Server",
+        "SweepError",
         "Symlink",
         "Threshold",
         "Topology",
@@ -61,6 +63,7 @@ def test_all_is_sorted_and_pinned():
         "scenario_from_dict",
         "simulate",
         "static_checks",
+        "sweep",
         "synthetic_bytes",
         "tree_size_threshold",
         "write_latencies",
@@ -76,6 +79,6 @@ def test_every_public_name_resolves():
 def test_errors_subclass_their_builtin():
     """Users can catch nassim's errors as NassimError or as the builtin they refine."""
     for cls in (nassim.TreeError, nassim.RsyncOptionError, nassim.ContentError, nassim.ScenarioError,
-                nassim.TopologyError):
+                nassim.TopologyError, nassim.SweepError):
         assert issubclass(cls, nassim.NassimError)
         assert issubclass(cls, ValueError)

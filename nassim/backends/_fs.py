@@ -59,6 +59,22 @@ def open_parent(base: str, rel: str, *, create: bool) -> tuple[int, str]:
     return fd, parts[-1]
 
 
+def make_dirs(base: str, rel: str) -> None:
+    """Create the directory ``base/rel`` and its parents; never through a symlink."""
+    fd, name = open_parent(base, rel, create=True)
+    try:
+        try:
+            os.mkdir(name, dir_fd=fd)
+        except FileExistsError:
+            os.close(os.open(name, _DIR_FLAGS, dir_fd=fd))  # an existing directory, not a symlink
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _escape(base, rel, name) from None
+        raise
+    finally:
+        os.close(fd)
+
+
 def open_write(base: str, rel: str) -> int:
     """Open ``base/rel`` for writing (created, truncated), parents created; never through a symlink."""
     fd, name = open_parent(base, rel, create=True)
