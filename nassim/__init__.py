@@ -23,6 +23,7 @@ from nassim.checks import (
 from nassim.cluster import simulate
 from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
 from nassim.errors import (
+    ArgumentError,
     ContentError,
     NassimError,
     RsyncOptionError,
@@ -68,6 +69,7 @@ __all__ = [
     "LOCAL_DISK",
     "NINEP_WINDOWS",
     "PARAMETERS",
+    "ArgumentError",
     "ContentError",
     "CostModel",
     "Digest",

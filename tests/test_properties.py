@@ -9,7 +9,7 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from nassim import strategies as ns
-from nassim.scenario import ContainerKill, Scenario, SidecarCrash, TopologySpec, WindowsSpec, Writer
+from nassim.scenario import Scenario, TopologySpec, WindowsSpec, Writer
 from nassim.trace import RsyncRun
 
 # Fifty examples, derandomized, unless a profile asks for more (``dev``: explore at random).
@@ -20,22 +20,10 @@ FAST = settings(max_examples=settings.default.max_examples if _EXPLORE else 50, 
 REFERENCE = st.builds(TopologySpec, interval=st.sampled_from(ns.INTERVALS))
 
 
-def sidecar_interrupts_close(s: Scenario, gap: float = 1.0) -> bool:
-    """Two sidecar crashes or kills on one server less than a second apart: a known simulator bug
-    (the second interrupt lands in the restart's container-start wait and escapes the simulation;
-    pinned by test_strategies.test_two_sidecar_crashes_in_one_second_simulate)."""
-    times: dict[str, list[float]] = {}
-    for f in s.faults:
-        if isinstance(f, SidecarCrash) or (isinstance(f, ContainerKill) and f.signal == "KILL"):
-            times.setdefault(f.server, []).append(f.at)
-    return any(b - a < gap for ts in times.values() for a, b in zip(sorted(ts), sorted(ts)[1:]))
-
-
 @FAST
 @given(scenario=ns.scenarios(topology=REFERENCE, windows=ns.windows_specs(host="linux"), settle=True))
 def test_one_way_syncs_on_a_linux_host_never_loop(scenario, nassim_run):
     """On a Linux host folder (mtimes kept), the NFS -> Windows syncs settle after any workload and fault."""
-    assume(not sidecar_interrupts_close(scenario))
     result = nassim_run(scenario)
     event(f"loop-freedom {result.verdict('loop-freedom').status}")
     # With faults the trace may not decide: a mount lost as the pods start keeps them from ever syncing.

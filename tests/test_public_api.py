@@ -8,6 +8,7 @@ def test_all_is_sorted_and_pinned():
     # isort-style, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
     assert nassim.__all__ == sorted(nassim.__all__, key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
     assert set(nassim.__all__) == {
+        "ArgumentError",
         "ContentError",
         "CostModel",
         "Digest",
@@ -79,6 +80,6 @@ def test_every_public_name_resolves():
 def test_errors_subclass_their_builtin():
     """Users can catch nassim's errors as NassimError or as the builtin they refine."""
     for cls in (nassim.TreeError, nassim.RsyncOptionError, nassim.ContentError, nassim.ScenarioError,
-                nassim.TopologyError, nassim.SweepError):
+                nassim.TopologyError, nassim.SweepError, nassim.ArgumentError):
         assert issubclass(cls, nassim.NassimError)
         assert issubclass(cls, ValueError)

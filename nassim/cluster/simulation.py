@@ -339,15 +339,16 @@ class Simulation:
             streak = 1 if ran >= RESET_AFTER else streak + 1
             c.restarts += 1
             delay = sidecar_backoff(streak)
-            if delay:
-                self.set_state(pod, c, "waiting", "CrashLoopBackOff")
-                try:
+            try:
+                if delay:
+                    self.set_state(pod, c, "waiting", "CrashLoopBackOff")
                     yield self.env.timeout(delay)
-                except simpy.Interrupt:
+                if pod.terminating and pod.kill_at is not None and self.env.now >= pod.kill_at:
                     return
-            if pod.terminating and pod.kill_at is not None and self.env.now >= pod.kill_at:
+                yield self.env.timeout(self.s.cluster.container_start)
+            except simpy.Interrupt:
+                # Faults only hit a running container; what reaches a waiting one is the pod's end.
                 return
-            yield self.env.timeout(self.s.cluster.container_start)
 
     def sync_loop(self, st: ServerState, pod: Pod, c: Container, sidecar: Sidecar) -> Proc:
         """``while true; rsync -av /nfs-data/ /windows-mount/; sleep $INTERVAL; done``."""
@@ -731,7 +732,7 @@ class Simulation:
         elif isinstance(f, SidecarCrash):
             self.record(FaultInjected(self.env.now, f.server, "sidecar-crash", f"exit {f.exit_code} x{f.times}"))
             c = next((c for c in pod.containers.values() if c.kind is ContainerKind.SIDECAR), None)
-            if c is not None and c.process is not None and c.process.is_alive:
+            if c is not None and c.state == "running" and c.process is not None and c.process.is_alive:
                 c.pending_crashes = f.times - 1
                 c.process.interrupt(("crash", f.exit_code))
         elif isinstance(f, ContainerKill):
@@ -741,7 +742,7 @@ class Simulation:
                 return
             if c.kind is ContainerKind.SIDECAR:
                 # §1: a sh loop as PID 1 ignores SIGTERM; only SIGKILL stops it.
-                if f.signal == "KILL" and c.process is not None and c.process.is_alive:
+                if f.signal == "KILL" and c.state == "running" and c.process is not None and c.process.is_alive:
                     c.process.interrupt(("kill", 137))
             elif c.kind is ContainerKind.APP and c.state == "running":
                 self.env.process(self.restart_app(st, pod, c, 137 if f.signal == "KILL" else 0))
