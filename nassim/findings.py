@@ -18,6 +18,8 @@ user can look it up. :func:`find_findings` returns every one in time order:
                              quick check (size and whole-second mtime) saw no change
 ``sidecar-crash-loop``       the sidecar waited in CrashLoopBackOff: no sync while it waits
 ``init-crash-loop``          an init container failed and backed off: the pod cannot start
+``windows-regressed``        a sync copied an older version of a file over a newer one already on
+                             Windows (e.g. a replacement pod seeded before the old pod's last run)
 ===========================  ================================================================
 
 Like the checks, findings never ask which backend made the trace; those that
@@ -31,7 +33,7 @@ from collections import defaultdict
 
 from nassim.checks import TraceIndex, clobbered, fold, index, lost_writes, num, overwritten_edits, plural
 from nassim.finding import Finding
-from nassim.trace import ContainerState, FileRenamed, Trace, WriteOpened
+from nassim.trace import ContainerState, FileRenamed, FileSynced, Trace, WriteOpened
 
 __all__ = ["FINDINGS", "find_findings"]
 
@@ -47,6 +49,7 @@ FINDINGS = (
     "quick-check-miss",
     "sidecar-crash-loop",
     "init-crash-loop",
+    "windows-regressed",
 )
 
 # rsync names its temp file ".NAME.XXXXXX" beside the target (receiver.c get_tmpname).
@@ -68,6 +71,7 @@ def find_findings(trace: Trace | TraceIndex) -> list[Finding]:
         *temp_files_left(ix),
         *quick_check_misses(ix),
         *crash_loops(ix),
+        *regressions(ix),
     ]
     found.sort(key=lambda f: (f.time is None, f.time or 0.0, FINDINGS.index(f.name), f.server or "", f.path or ""))
     return found
@@ -449,4 +453,35 @@ def crash_loops(ix: TraceIndex) -> list[Finding]:
                     first.t,
                 )
             )
+    return out
+
+
+def regressions(ix: TraceIndex) -> list[Finding]:
+    """A sync wrote an older version of a path over a newer one it (or another run) had put on Windows.
+
+    rsync keeps no history: after a pod restart the replacement's export is seeded
+    from Windows before the old pod's last run (during its grace period) copies a
+    newer version there, and the new sidecar's next run copies the older one back.
+    """
+    out: list[Finding] = []
+    for (server, _), syncs in ix.synced.items():
+        newest: tuple[int, FileSynced] | None = None
+        for fs in syncs:
+            origin = ix.origin.get((server, fs.content))
+            if fs.torn or origin is None or origin.path != fs.path:
+                continue
+            if newest is not None and origin.version < newest[0]:
+                top = newest[1]
+                out.append(
+                    Finding(
+                        "windows-regressed",
+                        server,
+                        f"{fs.container} run {fs.run} copied {fs.path} v{origin.version} over v{newest[0]}, "
+                        f"which run {top.run} had put on Windows at t={top.t:.1f}: Windows went back to an older version",
+                        fs.path,
+                        fs.t,
+                    )
+                )
+            if newest is None or origin.version > newest[0]:
+                newest = (origin.version, fs)
     return out

@@ -264,7 +264,25 @@ def test_every_finding_name_is_listed():
         "quick-check-miss",
         "sidecar-crash-loop",
         "init-crash-loop",
+        "windows-regressed",
     )
+
+
+def test_windows_regressed_when_an_older_version_is_copied_over_a_newer_one():
+    """A sync that writes v1 over the v2 already on Windows is a windows-regressed finding."""
+    t = Trace(
+        records=[
+            WriteClosed(1.0, OUT, "nfs", "out/a", 1, 10, 101),
+            WriteClosed(2.0, OUT, "nfs", "out/a", 2, 10, 102),
+            FileSynced(3.0, OUT, "windows", "out/a", 10, 102, "sync-to-windows", 1),
+            FileSynced(9.0, OUT, "windows", "out/a", 10, 101, "sync-to-windows", 2),
+        ]
+    )
+    found = [f for f in find_findings(t) if f.name == "windows-regressed"]
+    assert [f.explanation for f in found] == [
+        "sync-to-windows run 2 copied out/a v1 over v2, which run 1 had put on Windows at t=3.0: "
+        "Windows went back to an older version"
+    ]
 
 
 # --- in the report -----------------------------------------------------------------------
