@@ -477,7 +477,8 @@ def regressions(ix: TraceIndex) -> list[Finding]:
                         "windows-regressed",
                         server,
                         f"{fs.container} run {fs.run} copied {fs.path} v{origin.version} over v{newest[0]}, "
-                        f"which run {top.run} had put on Windows at t={top.t:.1f}: Windows went back to an older version",
+                        f"which run {top.run} had put on Windows at t={top.t:.1f}: "
+                        "Windows went back to an older version",
                         fs.path,
                         fs.t,
                     )

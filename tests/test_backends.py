@@ -302,9 +302,10 @@ def test_keyboard_interrupt_leaves_no_process_behind(tmp_path, monkeypatch):
 def test_temporary_root_is_removed_after_the_run():
     """Without a root, the backend works in a temporary directory and removes it afterwards."""
     s = Scenario(name="tmp", duration=5.0, topology=TopologySpec(servers=("nas-input-1",)))
-    before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("nassim-local-*"))
-    LocalBackend(speed=60).run(s)
-    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("nassim-local-*")) == before
+    trace = LocalBackend(speed=60).run(s)
+    root = trace.params["root"]
+    assert os.path.basename(root).startswith("nassim-local-")
+    assert not os.path.exists(root)
 
 
 # --- the command line ----------------------------------------------------------------------------

@@ -343,6 +343,7 @@ class _LocalRun:
                 "scenario": s.name,
                 "backend": "local",
                 "speed": speed,
+                "root": root,
                 "windows_folder": f"a local directory, not a {s.windows.host} host's (case-sensitive, ns mtimes)",
             },
         )
@@ -361,6 +362,7 @@ class _LocalRun:
         self.finishing: list[tuple[_Server, _Pod]] = []  # ... whose processes were told to stop
         self.procs: list[subprocess.Popen[Any]] = []
         self.threads: list[threading.Thread] = []
+        self.signalled: set[int] = set()  # process groups sent a signal
         self.files: list[IO[bytes]] = []
         self.fds: set[int] = set()
         self.env = {
@@ -402,16 +404,25 @@ class _LocalRun:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)  # the group we created for it, by its id (its leader is alive)
+            self.signalled.add(proc.pid)
 
     def close(self) -> None:
         """Kill every process still running (their whole groups) and close every file."""
         for proc in self.procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+            self.kill(proc)
         for proc in self.procs:
             with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL waits for no one
                 proc.wait(timeout=5)
+        # killpg returns before the signal is delivered; the group's other members (a sidecar's
+        # rsync or sleep) die a moment later. Wait until the groups are gone (or only zombies).
+        deadline = time.monotonic() + 5
+        for pgid in self.signalled:
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(pgid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.005)
         # The pipes reach EOF once their writers are dead; let each reader thread finish
         # before its pipe is closed under it.
         for thread in self.threads:
