@@ -12,6 +12,7 @@ Layers, lowest first:
 """
 
 from nassim import rsync
+from nassim.backends import Backend, LocalBackend, SimBackend, get_backend
 from nassim.checks import (
     Verdict,
     check_convergence,
@@ -24,6 +25,7 @@ from nassim.cluster import simulate
 from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
 from nassim.errors import (
     ArgumentError,
+    BackendError,
     ContentError,
     NassimError,
     RsyncOptionError,
@@ -70,6 +72,8 @@ __all__ = [
     "NINEP_WINDOWS",
     "PARAMETERS",
     "ArgumentError",
+    "Backend",
+    "BackendError",
     "ContentError",
     "CostModel",
     "Digest",
@@ -79,6 +83,7 @@ __all__ = [
     "FileTree",
     "Finding",
     "Interrupt",
+    "LocalBackend",
     "Medium",
     "NassimError",
     "OwnerSupport",
@@ -91,6 +96,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Server",
+    "SimBackend",
     "SweepError",
     "Symlink",
     "Threshold",
@@ -110,6 +116,7 @@ __all__ = [
     "content_sha1",
     "dump_scenario",
     "find_findings",
+    "get_backend",
     "latency_summary",
     "load_manifests",
     "load_scenario",

@@ -9,6 +9,8 @@ def test_all_is_sorted_and_pinned():
     assert nassim.__all__ == sorted(nassim.__all__, key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
     assert set(nassim.__all__) == {
         "ArgumentError",
+        "Backend",
+        "BackendError",
         "ContentError",
         "CostModel",
         "Digest",
@@ -19,6 +21,7 @@ def test_all_is_sorted_and_pinned():
         "Finding",
         "Interrupt",
         "LOCAL_DISK",
+        "LocalBackend",
         "Medium",
         "NINEP_WINDOWS",
         "NassimError",
@@ -33,6 +36,7 @@ def test_all_is_sorted_and_pinned():
         "Scenario",
         "ScenarioError",
         "Server",
+        "SimBackend",
         "SweepError",
         "Symlink",
         "Threshold",
@@ -52,6 +56,7 @@ def test_all_is_sorted_and_pinned():
         "content_sha1",
         "dump_scenario",
         "find_findings",
+        "get_backend",
         "latency_summary",
         "load_manifests",
         "load_scenario",
@@ -80,6 +85,6 @@ def test_every_public_name_resolves():
 def test_errors_subclass_their_builtin():
     """Users can catch nassim's errors as NassimError or as the builtin they refine."""
     for cls in (nassim.TreeError, nassim.RsyncOptionError, nassim.ContentError, nassim.ScenarioError,
-                nassim.TopologyError, nassim.SweepError, nassim.ArgumentError):
+                nassim.TopologyError, nassim.SweepError, nassim.ArgumentError, nassim.BackendError):
         assert issubclass(cls, nassim.NassimError)
         assert issubclass(cls, ValueError)

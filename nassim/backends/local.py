@@ -414,15 +414,11 @@ class _LocalRun:
             with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL waits for no one
                 proc.wait(timeout=5)
         # killpg returns before the signal is delivered; the group's other members (a sidecar's
-        # rsync or sleep) die a moment later. Wait until the groups are gone (or only zombies).
+        # rsync or sleep) die a moment later. Wait until no member is still running.
         deadline = time.monotonic() + 5
         for pgid in self.signalled:
-            while time.monotonic() < deadline:
-                try:
-                    os.killpg(pgid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.005)
+            while _group_running(pgid) and time.monotonic() < deadline:
+                time.sleep(0.01)
         # The pipes reach EOF once their writers are dead; let each reader thread finish
         # before its pipe is closed under it.
         for thread in self.threads:
@@ -1041,6 +1037,29 @@ class _LocalRun:
                 self.record(self.tree_state(st, "windows", st.windows, "end", end))
         self.trace.records.sort(key=lambda r: r.t)  # FileSynced and runs are recorded at the run's end
         return self.trace
+
+
+def _group_running(pgid: int) -> bool:
+    """Whether a member of process group ``pgid`` is still running. A dead member the sh left
+    behind is a zombie until PID 1 reaps it, which may take seconds; it runs nothing."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        pids = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:  # no /proc: trust killpg
+        return True
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # After "pid (comm)": state, ppid, pgrp, ...
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def _exit_code(returncode: int | None) -> int:
