@@ -791,8 +791,17 @@ class _Run:
         self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
 
     def progress(self) -> RsyncStats:
-        """The run's counts so far."""
-        return RsyncStats(**self.stats)
+        """The run's counts so far (positional: this runs once per transferred file)."""
+        s = self.stats
+        return RsyncStats(
+            s["scanned"],
+            s["dst_stat"],
+            s["transferred"],
+            s["bytes"],
+            s["deleted"],
+            s["created_dirs"],
+            s["attr_updates"],
+        )
 
     def file_time(self, s: File) -> int:
         # §12: the destination gets the scan-time mtime even if the data read later was newer.
@@ -951,7 +960,12 @@ class _Run:
 def _visit_steps(prefix: str, path: str) -> tuple[tuple[str, str], ...]:
     """(directory, child name) pairs from the transfer root down to ``path``."""
     parts = ((prefix,) if prefix else ()) + split_path(path)
-    return tuple(("/".join(parts[:i]), parts[i]) for i in range(len(parts)))
+    steps = []
+    parent = ""
+    for part in parts:
+        steps.append((parent, part))
+        parent = f"{parent}/{part}" if parent else part
+    return tuple(steps)
 
 
 def _join(parent: str, name: str) -> str:
