@@ -556,18 +556,24 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def dump_scenario(s: Scenario) -> str:
-    """The scenario as YAML that :func:`load_scenario` accepts (defaults left out)."""
-    data = _converter.unstructure(s)
-    data.pop("base_dir", None)
-    defaults = _converter.unstructure(Scenario(name=s.name, duration=s.duration))
-    defaults.pop("base_dir", None)
-    slim = {k: v for k, v in data.items() if k in ("name", "duration") or v != defaults.get(k)}
-    return yaml.safe_dump(_lists(slim), sort_keys=False)
+    """The scenario as YAML that :func:`load_scenario` accepts, every default left out
+    (at any depth: a replay file shows only what the scenario sets)."""
+    return yaml.safe_dump(_slim(s), sort_keys=False)
 
 
-def _lists(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _lists(x) for k, x in v.items() if x is not None}
+def _slim(v: Any) -> Any:
+    if attrs.has(type(v)):
+        out: dict[str, Any] = {}
+        for f in attrs.fields(type(v)):
+            value = getattr(v, f.name)
+            if f.name == "base_dir":
+                continue
+            default = f.default.factory() if isinstance(f.default, attrs.Factory) else f.default  # type: ignore[arg-type]
+            # A tagged union member keeps its `type`; anything else equal to its default goes.
+            if f.name != "type" and default is not attrs.NOTHING and value == default:
+                continue
+            out[f.name] = _slim(value)
+        return out
     if isinstance(v, list | tuple):
-        return [_lists(x) for x in v]
+        return [_slim(x) for x in v]
     return v
