@@ -322,7 +322,7 @@ class _Run:
             if o.delete == "before" and not created:
                 self.delete_pass(src._root, root)
             if o.copies_contents:
-                self.sync_dir(src._root, root, "", is_new=created, parent=None, full=self.visit is None)
+                self.sync_dir(src._root, root, "", is_new=created, full=self.visit is None)
             else:
                 name = o.source_name
                 self.sync_entry(name, src._root, root, "", full=self.visit is None or name in self.changed)
@@ -405,7 +405,7 @@ class _Run:
     # --- directories ------------------------------------------------------------
 
     def sync_dir(
-        self, snode: _DirNode, dnode: _DirNode, rel: str, *, is_new: bool, parent: _DirNode | None, full: bool = True
+        self, snode: _DirNode, dnode: _DirNode, rel: str, *, is_new: bool, full: bool = True
     ) -> None:
         """Process directory ``rel`` (``""`` is the transfer root): its own line,
         deletions, files, then subdirectories. ``full=False`` (the incremental
@@ -514,7 +514,7 @@ class _Run:
                 newdir = self.make_dir(dparent, name, rel)
                 if newdir is None:
                     return
-                self.sync_dir(snode, newdir, rel, is_new=True, parent=dparent)
+                self.sync_dir(snode, newdir, rel, is_new=True)
                 return
             if type(dcur) is not _DirNode:
                 if o.ignore_existing:
@@ -532,9 +532,9 @@ class _Run:
                 newdir = self.make_dir(dparent, name, rel)
                 if newdir is None:
                     return
-                self.sync_dir(snode, newdir, rel, is_new=True, parent=dparent)
+                self.sync_dir(snode, newdir, rel, is_new=True)
                 return
-            self.sync_dir(snode, dcur, rel, is_new=False, parent=dparent, full=full)
+            self.sync_dir(snode, dcur, rel, is_new=False, full=full)
             return
 
         self.stats["scanned"] += 1
@@ -578,7 +578,7 @@ class _Run:
             crel = _join(rel, n)
             if type(child) is _DirNode:
                 if o.dry_run:
-                    self.sync_dir(child, _DirNode(self.now), crel, is_new=True, parent=None)
+                    self.sync_dir(child, _DirNode(self.now), crel, is_new=True)
                     continue
                 self.stats["scanned"] += 1
                 self.item("cd+++++++++", crel + "/")
@@ -621,9 +621,9 @@ class _Run:
         dnode = dparent.children[existing]
         assert type(dnode) is _DirNode
         if self.o.delete is not None:
-            ok = self.delete_dir_contents(dnode, _join(rel.rpartition("/")[0], existing), recurse=True, top=True)
+            ok = self.delete_dir_contents(dnode, _join(rel.rpartition("/")[0], existing), recurse=True)
         else:
-            ok = self.delete_dir_contents(dnode, _join(rel.rpartition("/")[0], existing), recurse=False, top=True)
+            ok = self.delete_dir_contents(dnode, _join(rel.rpartition("/")[0], existing), recurse=False)
         if not ok:
             self.error(f"could not make way for new {what}: {rel}")
             return False
@@ -906,7 +906,7 @@ class _Run:
         node = dparent.children.get(name)
         if node is None:
             return
-        if type(node) is _DirNode and not self.delete_dir_contents(node, rel, recurse=True, top=True):
+        if type(node) is _DirNode and not self.delete_dir_contents(node, rel, recurse=True):
             return
         self.log_delete(dparent, name, rel, node)
 
@@ -920,7 +920,7 @@ class _Run:
             self.del_child(dparent, name)
         self.touch_dir(dparent)
 
-    def delete_dir_contents(self, dnode: _DirNode, rel: str, *, recurse: bool, top: bool) -> bool:
+    def delete_dir_contents(self, dnode: _DirNode, rel: str, *, recurse: bool) -> bool:
         """delete.c ``delete_dir_contents``: True when the directory is now empty.
 
         Excluded (protected) children are left in place and make it non-empty;
@@ -936,7 +936,7 @@ class _Run:
                 child = dnode.children[n]
                 crel = _join(rel, n)
                 if type(child) is _DirNode:
-                    inner = self.delete_dir_contents(child, crel, recurse=True, top=False)
+                    inner = self.delete_dir_contents(child, crel, recurse=True)
                     if not inner:
                         ok = False
                     if self.o.dry_run:
