@@ -22,6 +22,7 @@ from nassim.checks import (
     check_no_loss,
 )
 from nassim.cluster import simulate
+from nassim.compare import Comparison, compare
 from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
 from nassim.errors import (
     ArgumentError,
@@ -74,6 +75,7 @@ __all__ = [
     "ArgumentError",
     "Backend",
     "BackendError",
+    "Comparison",
     "ContentError",
     "CostModel",
     "Digest",
@@ -112,6 +114,7 @@ __all__ = [
     "check_latency_bound",
     "check_loop_freedom",
     "check_no_loss",
+    "compare",
     "content_bytes",
     "content_sha1",
     "dump_scenario",
