@@ -38,6 +38,7 @@ __all__ = [
     "plot_latency_cdf",
     "plot_latency_vs_interval",
     "plot_latency_vs_tree_size",
+    "plot_loss_window",
     "plot_timeline",
 ]
 
@@ -159,6 +160,33 @@ def plot_cpu_vs_interval(df: pd.DataFrame, *, ax: Axes | None = None, hue: str |
     ax.set_xlabel("sidecar interval (s)")
     ax.set_ylabel("rsync CPU, all sidecars (% of one core)")
     ax.set_title("CPU cost of the sync against the interval")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_loss_window(df: pd.DataFrame, *, grace: float = 30.0, ax: Axes | None = None) -> Axes:
+    """Seconds of writes lost when a pod is deleted (the worst over the runs at each interval),
+    one line per host and tree size when those columns vary, against the interval; the grey
+    line is where the loop's period outgrows the grace period (interval - grace)."""
+    _need(df, ["interval", "loss_window"], "plot_loss_window")
+    ax = _axes(ax)
+    styles = ["-", "--", "-.", ":"]
+    hosts = list(df.groupby("host", sort=True)) if "host" in df.columns else [(None, df)]
+    for i, (host, by_host) in enumerate(hosts):
+        trees = list(by_host.groupby("tree_size", sort=True)) if "tree_size" in by_host.columns else [(None, by_host)]
+        for j, (tree, part) in enumerate(trees):
+            worst = part.groupby("interval", sort=True)["loss_window"].max()
+            label = ", ".join(x for x in (f"host={host}" if host is not None else "",
+                                          f"{tree} files" if tree is not None else "") if x) or "worst run"
+            ax.plot(worst.index.to_numpy(dtype=float), worst.to_numpy(dtype=float), color=f"C{i}",
+                    linestyle=styles[j % len(styles)], marker="v", label=label)
+    xs = sorted(float(x) for x in df["interval"].unique())
+    ax.plot(xs, [max(0.0, x - grace) for x in xs], color="grey", linestyle=":", label="interval - grace period")
+    ax.set_xlabel("sidecar interval (s)")
+    ax.set_ylabel("worst loss window (s of writes lost)")
+    ax.set_title(f"Writes lost when a pod is deleted (grace period {grace:g} s)")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")

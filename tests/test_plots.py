@@ -124,3 +124,26 @@ def test_missing_column_says_what_to_sweep(frame):
         "a latency plot against 'interval' needs the column 'interval', which the DataFrame lacks: "
         "sweep over it, e.g. sweep(scenario, {'interval': [...]})"
     )
+
+
+def test_loss_window_plot_has_one_line_per_host_and_tree_and_the_grace_line(tmp_path):
+    """plot_loss_window draws the worst loss per interval for each host and tree size, plus interval - grace."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "interval": [10, 30, 60, 10, 30, 60],
+            "host": ["linux"] * 3 + ["windows"] * 3,
+            "tree_size": [0] * 6,
+            "loss_window": [0.0, 4.0, 31.0, 0.0, 6.0, 35.0],
+        }
+    )
+    ax = plots.plot_loss_window(frame, grace=30)
+    assert ax.get_xlabel() == "sidecar interval (s)"
+    assert ax.get_ylabel() == "worst loss window (s of writes lost)"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["host=linux, 0 files", "host=windows, 0 files", "interval - grace period"]
+    assert list(ax.get_lines()[-1].get_ydata()) == [0.0, 0.0, 30.0]
+    out = tmp_path / "loss.png"
+    ax.figure.savefig(out)
+    assert out.stat().st_size > 5_000
