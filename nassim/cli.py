@@ -6,10 +6,17 @@ Exit status: 0 success, 1 a check failed, 2 bad input (one clear line, no traceb
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from nassim.errors import NassimError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["main"]
 
@@ -69,7 +76,7 @@ def run(scenario: str, as_json: bool, seed: int | None, backend: str) -> None:
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        click.echo(report.render())
+        emit(report.render())
     if not report.passed:
         raise SystemExit(1)
 
@@ -157,7 +164,7 @@ def compare(scenario: str, backends: str, as_json: bool, seed: int | None, speed
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:
-        click.echo(result.render())
+        emit(result.render())
     if not result.agree:
         raise SystemExit(1)
 
@@ -198,11 +205,11 @@ def check(config: str, kind: str, as_json: bool) -> None:
         click.echo(json.dumps({"config": config, "servers": len(topology),
                                "findings": [attrs.asdict(f) for f in findings]}, indent=2))
     else:
-        click.echo(f"nassim check: {config} ({kind}, {len(topology)} servers)")
-        for f in findings:
-            click.echo(f"  [FOUND] {f.name}{f' ({f.server})' if f.server else ''}: {f.explanation}")
+        lines = [f"nassim check: {config} ({kind}, {len(topology)} servers)"]
+        lines += [f"  [FOUND] {f.name}{f' ({f.server})' if f.server else ''}: {f.explanation}" for f in findings]
         if not findings:
-            click.echo("  no findings: sidecars, --delete flags, read-only mounts and requests look right")
+            lines.append("  no findings: sidecars, --delete flags, read-only mounts and requests look right")
+        emit("\n".join(lines))
     if findings:
         raise SystemExit(1)
 
@@ -332,7 +339,10 @@ def sweep(
     )
     click.echo(f"nassim sweep: {base.name}, {len(df)} runs ({len(table)} points x {len(df) // len(table)} seeds)")
     click.echo("latency in seconds (p50, p99: mean over seeds; max: worst run); rsync CPU in % of one core")
-    click.echo(table.round(2).to_string())
+    if sys.stdout.isatty():
+        Console().print(frame_table(table))
+    else:
+        click.echo(table.round(2).to_string())
     if out is not None:
         click.echo(f"wrote {len(df)} rows to {out}")
     if plot is not None:
@@ -362,6 +372,42 @@ _AXIS = {
     "stat_ms": "ms per metadata round trip",
     "duration": "simulated duration (s)",
 }
+
+
+# --- output: rich in a terminal, plain text when piped ---------------------------------
+
+_VERDICT_STYLES = {
+    r"\[(PASS|VALID)\]": "bold green",
+    r"\[(FAIL|INVALID)\]": "bold red",
+    r"\[(UNKNOWN|FOUND)\]": "bold yellow",
+}
+
+
+def styled(text: str) -> Text:
+    """``text`` with its verdict tokens coloured, for a terminal."""
+    out = Text(text)
+    for pattern, style in _VERDICT_STYLES.items():
+        out.highlight_regex(pattern, style)
+    return out
+
+
+def emit(text: str) -> None:
+    """Print a report: coloured in a terminal, the same plain text when piped."""
+    if sys.stdout.isatty():
+        Console(highlight=False).print(styled(text), soft_wrap=True)
+    else:
+        click.echo(text)
+
+
+def frame_table(frame: pd.DataFrame, title: str = "") -> Table:
+    """A rich table of a (grouped) DataFrame, index columns first."""
+    flat = frame.reset_index()
+    table = Table(title=title or None)
+    for col in flat.columns:
+        table.add_column(str(col), justify="right" if flat[col].dtype.kind in "fiu" else "left")
+    for row in flat.itertuples(index=False):
+        table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
+    return table
 
 
 def main(argv: list[str] | None = None) -> None:

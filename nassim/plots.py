@@ -178,8 +178,8 @@ def plot_loss_window(df: pd.DataFrame, *, grace: float = 30.0, ax: Axes | None =
         trees = list(by_host.groupby("tree_size", sort=True)) if "tree_size" in by_host.columns else [(None, by_host)]
         for j, (tree, part) in enumerate(trees):
             worst = part.groupby("interval", sort=True)["loss_window"].max()
-            label = ", ".join(x for x in (f"host={host}" if host is not None else "",
-                                          f"{tree} files" if tree is not None else "") if x) or "worst run"
+            parts = [f"host={host!s}" if host is not None else "", f"{tree!s} files" if tree is not None else ""]
+            label = ", ".join(x for x in parts if x) or "worst run"
             ax.plot(worst.index.to_numpy(dtype=float), worst.to_numpy(dtype=float), color=f"C{i}",
                     linestyle=styles[j % len(styles)], marker="v", label=label)
     xs = sorted(float(x) for x in df["interval"].unique())

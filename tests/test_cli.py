@@ -82,3 +82,26 @@ def test_bad_scenario_is_one_line_and_exit_2(tmp_path):
     assert p.returncode == 2
     assert p.stderr.strip() == f"nassim: error: {s}: scenario: 'duration' must be > 0 (got -5.0)"
     assert "Traceback" not in p.stderr
+
+
+def test_terminal_output_colours_verdicts_and_piped_output_stays_plain():
+    """In a terminal the report's [PASS]/[FAIL] tokens are coloured; piped, the text is unchanged."""
+    from rich.console import Console
+
+    from nassim.cli import frame_table, styled
+
+    text = "  [PASS] Sidecar running: nas-output-1\n  [FAIL] NFS to Windows within 60s\n  [UNKNOWN] convergence"
+    rendered = styled(text)
+    assert rendered.plain == text
+    spans = {(text[s.start : s.end], str(s.style)) for s in rendered.spans}
+    assert ("[PASS]", "bold green") in spans and ("[FAIL]", "bold red") in spans and ("[UNKNOWN]", "bold yellow") in spans
+    console = Console(force_terminal=True, color_system="standard", width=100, record=True)
+    console.print(rendered)
+    assert "\x1b[" in console.export_text(styles=True)
+    piped = _nassim("run", str(ROOT / "sim/scenarios/phase3-validation.yaml"))
+    assert "\x1b[" not in piped.stdout and "[PASS] Sidecar running: nas-output-1" in piped.stdout
+
+    import pandas as pd
+
+    table = frame_table(pd.DataFrame({"interval": [5, 30], "p50": [3.25, 16.0]}).set_index("interval"))
+    assert [c.header for c in table.columns] == ["interval", "p50"] and table.row_count == 2
