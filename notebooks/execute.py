@@ -25,9 +25,21 @@ NOTEBOOKS = sorted(HERE.glob("*.ipynb"))
 TIMEOUT = 300  # seconds per cell
 
 
-def execute(path: Path) -> nbformat.NotebookNode:
-    """The notebook at ``path``, executed in its own folder with a fresh ``python3`` kernel."""
+def inject(nb: nbformat.NotebookNode, parameters: dict[str, object]) -> None:
+    """Add a cell tagged ``injected-parameters`` after the ``parameters`` cell (as papermill does)."""
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    source = "# Injected parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    cell.pop("id", None)
+    nb.cells.insert(at + 1, cell)
+
+
+def execute(path: Path, parameters: dict[str, object] | None = None) -> nbformat.NotebookNode:
+    """The notebook at ``path``, executed in its own folder with a fresh ``python3`` kernel,
+    with ``parameters`` overriding the ``parameters`` cell's values."""
     nb = nbformat.read(path, as_version=4)
+    if parameters:
+        inject(nb, parameters)
     client = NotebookClient(
         nb,
         timeout=TIMEOUT,

@@ -108,3 +108,13 @@ def test_saved_notebooks_carry_their_outputs(path):
     assert figures(nb) >= 4
     for cell in nb.cells:  # no run-specific metadata to churn the diff
         assert "execution" not in cell.metadata
+
+
+@pytest.mark.slow
+def test_parameters_are_injected_after_the_parameters_cell(runner):
+    """Injected parameters (papermill-style) override the notebook's own: here, which hazards it shows."""
+    nb = runner.execute(HAZARDS, {"SHOWCASE": ["torn-copy"], "WITNESS_LINES": 2})
+    assert_ran_clean(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "injected-parameters" in code[1].metadata.get("tags", [])
+    assert re.findall(r"^== (\S+)\.yaml$", text(nb), re.M) == ["torn-copy"]
