@@ -16,6 +16,6 @@ fi
 
 source scripts/venv.sh
 python -m pip install -q -e '.[test]'
-python -m ruff check nassim tests benchmarks
+python -m ruff check nassim tests benchmarks notebooks
 python -m mypy
 python -m pytest "$@"
