@@ -41,11 +41,12 @@ def demo() -> None:
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 @click.option(
     "--backend",
-    type=click.Choice(["sim", "local"]),
+    type=click.Choice(["sim", "local", "minikube"]),
     default="sim",
     show_default=True,
     help="Where to run the scenario: sim, the built-in simulator (virtual time); local, real folders "
-    "with the real rsync and sh loops on this machine (60 scenario seconds per wall second).",
+    "with the real rsync and sh loops on this machine (60 scenario seconds per wall second); minikube, "
+    "the sidecar checks on a live Minikube cluster through kubectl (read-only).",
 )
 def run(scenario: str, as_json: bool, seed: int | None, backend: str) -> None:
     """Run SCENARIO (a YAML file) and print the report.
@@ -152,7 +153,7 @@ def compare(scenario: str, backends: str, as_json: bool, seed: int | None, speed
     if speed is not None and not speed > 0:
         raise ArgumentError(f"--speed {speed:g}: must be > 0 (scenario seconds per wall second)")
     built: list[Backend] = [
-        get_backend(n, **({} if speed is None or n == "sim" else {"speed": speed})) for n in names
+        get_backend(n, **({"speed": speed} if speed is not None and n == "local" else {})) for n in names
     ]
     s = load_scenario(scenario)
     if seed is not None:

@@ -398,7 +398,7 @@ def compare(
     built: list[Backend] = []
     for b in backends:
         if isinstance(b, str):
-            options: dict[str, Any] = {} if speed is None or b == "sim" else {"speed": speed}
+            options: dict[str, Any] = {"speed": speed} if speed is not None and b == "local" else {}
             built.append(get_backend(b, **options))
         else:
             built.append(b)

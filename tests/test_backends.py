@@ -58,7 +58,7 @@ def _processes_in(root: Path) -> list[int]:
 
 def test_get_backend_builds_each_backend_by_name():
     """get_backend returns a Backend for every name in BACKENDS, with its options."""
-    assert BACKENDS == ("local", "sim")
+    assert BACKENDS == ("local", "minikube", "sim")
     sim = get_backend("sim")
     local = get_backend("local", speed=30)
     assert isinstance(sim, SimBackend) and isinstance(sim, Backend) and sim.name == "sim"
@@ -69,14 +69,17 @@ def test_unknown_backend_names_the_valid_ones():
     """A typo is a BackendError (also a ValueError) listing the valid backends."""
     with pytest.raises(BackendError) as err:
         get_backend("lcoal")
-    assert str(err.value) == "backend 'lcoal' is not a backend (valid: local, sim)"
+    assert str(err.value) == "backend 'lcoal' is not a backend (valid: local, minikube, sim)"
     assert isinstance(err.value, ValueError) and isinstance(err.value, NassimError)
 
 
-def test_planned_backend_says_it_is_not_available_yet():
-    """minikube is named as planned, so a user knows it is not a typo."""
-    with pytest.raises(BackendError, match=r"^backend 'minikube' is not available yet \(valid: local, sim\)$"):
-        get_backend("minikube")
+def test_minikube_backend_is_built_with_its_options():
+    """minikube builds without touching a cluster (kubectl runs only in run() and pod_status())."""
+    from nassim.backends.minikube import MinikubeBackend
+
+    mk = get_backend("minikube", kubectl="/no/such/kubectl", namespace="nas")
+    assert isinstance(mk, MinikubeBackend) and isinstance(mk, Backend) and mk.name == "minikube"
+    assert (mk.kubectl, mk.namespace, mk.allow_non_minikube) == ("/no/such/kubectl", "nas", False)
 
 
 def test_wall_clock_scales_monotonic_time_by_speed():

@@ -236,8 +236,7 @@ def test_cli_compare_two_sims_as_json(tmp_path):
 @pytest.mark.parametrize(
     ("backends", "message"),
     [
-        ("sim,foo", "nassim: error: backend 'foo' is not a backend (valid: local, sim)"),
-        ("sim,minikube", "nassim: error: backend 'minikube' is not available yet (valid: local, sim)"),
+        ("sim,foo", "nassim: error: backend 'foo' is not a backend (valid: local, minikube, sim)"),
         ("sim", "nassim: error: --backends 'sim': expected two backend names, e.g. --backends sim,local"),
         ("sim,local,sim", "nassim: error: --backends 'sim,local,sim': expected two backend names"),
     ],

@@ -95,8 +95,7 @@ def test_seed_option_overrides_every_scenario_seed(user_tests):
 @pytest.mark.parametrize(
     ("backend", "message"),
     [
-        ("minikube", "ERROR: --nassim-backend: 'minikube' is not available yet (valid: local, sim)"),
-        ("simulator", "ERROR: --nassim-backend: 'simulator' is not a backend (valid: local, sim)"),
+        ("simulator", "ERROR: --nassim-backend: 'simulator' is not a backend (valid: local, minikube, sim)"),
     ],
 )
 def test_unknown_backend_is_a_usage_error_naming_the_valid_ones(user_tests, backend, message):

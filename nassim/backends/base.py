@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 __all__ = ["BACKENDS", "PLANNED", "Backend", "WallClock", "get_backend"]
 
 #: The backends :func:`get_backend` builds.
-BACKENDS: tuple[str, ...] = ("local", "sim")
+BACKENDS: tuple[str, ...] = ("local", "minikube", "sim")
 #: Backends that are planned but not built yet: named in the error, so a user knows it is not a typo.
-PLANNED: tuple[str, ...] = ("minikube",)
+PLANNED: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -66,7 +66,7 @@ class WallClock:
 
 
 def get_backend(name: str, **options: Any) -> Backend:
-    """The backend called ``name`` (``sim`` or ``local``), built with ``options``
+    """The backend called ``name`` (``sim``, ``local`` or ``minikube``), built with ``options``
     (``get_backend("local", speed=30)``)."""
     if name == "sim":
         from nassim.backends.sim import SimBackend
@@ -76,5 +76,9 @@ def get_backend(name: str, **options: Any) -> Backend:
         from nassim.backends.local import LocalBackend
 
         return LocalBackend(**options)
+    if name == "minikube":
+        from nassim.backends.minikube import MinikubeBackend
+
+        return MinikubeBackend(**options)
     why = "is not available yet" if name in PLANNED else "is not a backend"
     raise BackendError(f"backend {name!r} {why} (valid: {', '.join(BACKENDS)})")
