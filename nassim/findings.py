@@ -34,6 +34,7 @@ from collections import defaultdict
 from nassim.checks import TraceIndex, clobbered, fold, index, lost_writes, num, overwritten_edits, plural
 from nassim.finding import Finding
 from nassim.trace import ContainerState, FileRenamed, FileSynced, Trace, WriteOpened
+from nassim.tree import windows_name_problem as name_problem
 
 __all__ = ["FINDINGS", "find_findings"]
 
@@ -54,8 +55,6 @@ FINDINGS = (
 
 # rsync names its temp file ".NAME.XXXXXX" beside the target (receiver.c get_tmpname).
 _RSYNC_TEMP = re.compile(r"^\.(.+)\.[A-Za-z0-9]{6}$")
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-_BAD_CHARS = set('<>:"\\|?*')
 
 
 def find_findings(trace: Trace | TraceIndex) -> list[Finding]:
@@ -240,15 +239,11 @@ def _first_sync_of_all(ix: TraceIndex, server: str, key: str, group: set[str]) -
 
 
 def windows_name_problem(path: str) -> str | None:
-    """Why Windows cannot store ``path`` (the first bad component), or None."""
+    """Why Windows cannot store ``path`` (its first bad component), or None (the rule is the tree's)."""
     for part in path.split("/"):
-        bad = sorted(set(part) & _BAD_CHARS) + [f"\\x{ord(c):02x}" for c in part if ord(c) < 32]
-        if bad:
-            return f"{part!r} contains {' '.join(repr(c) if len(c) == 1 else c for c in bad)}"
-        if part.endswith((".", " ")) and part not in (".", ".."):
-            return f"{part!r} ends with {'a dot' if part.endswith('.') else 'a space'}, which Windows strips"
-        if part.split(".")[0].upper() in _RESERVED:
-            return f"{part!r} is a reserved device name on Windows"
+        problem = name_problem(part) if part not in (".", "..") else None
+        if problem:
+            return f"{part!r} {problem}"
     return None
 
 

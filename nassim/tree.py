@@ -161,13 +161,14 @@ def windows_name_problem(name: str) -> str | None:
     characters, no reserved device name (``CON``, ``NUL.txt``, ``com1``...),
     no trailing space or dot.
     """
-    bad = sorted(set(name) & _WINDOWS_FORBIDDEN)
+    bad = [repr(c) for c in sorted(set(name) & _WINDOWS_FORBIDDEN) if ord(c) >= 32]
+    bad += [f"\\x{ord(c):02x}" for c in name if ord(c) < 32]
     if bad:
-        return f"contains the character {bad[0]!r}"
+        return f"contains {' '.join(bad)}"
     if name.endswith((" ", ".")):
-        return "ends with a space or a dot"
+        return f"ends with {'a dot' if name.endswith('.') else 'a space'}, which Windows strips"
     if name.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_RESERVED:
-        return "is a reserved device name"
+        return "is a reserved device name on Windows"
     return None
 
 
