@@ -46,30 +46,77 @@ def demo() -> None:
     show_default=True,
     help="Where to run the scenario: sim, the built-in simulator (virtual time); local, real folders "
     "with the real rsync and sh loops on this machine (60 scenario seconds per wall second); minikube, "
-    "the sidecar checks on a live Minikube cluster through kubectl (read-only).",
+    "a live Minikube test bed through kubectl (probes, writers and pod deletes; see --kubectl and below).",
 )
-def run(scenario: str, as_json: bool, seed: int | None, backend: str) -> None:
+@click.option(
+    "--speed",
+    type=float,
+    default=None,
+    help="Scenario seconds per wall second: local [default: 60]; minikube [default: 1, a real cluster; "
+    "only a stand-in cluster that runs faster sets more].",
+)
+@click.option("--kubectl", default=None, metavar="PATH", help="minikube: the kubectl to run [default: kubectl].")
+@click.option("--context", default=None, help="minikube: the kube context [default: the current one].")
+@click.option("--namespace", default=None, help="minikube: the test bed's namespace [default: default].")
+@click.option(
+    "--windows-root",
+    type=click.Path(path_type=str),
+    default=None,
+    help="minikube: the host folder with one Windows folder per server (C:\\simulator-data); "
+    "without it the Windows side is read through each sidecar's /windows-mount.",
+)
+@click.option(
+    "--allow-non-minikube",
+    is_flag=True,
+    help="minikube: drive a kube context that is not Minikube's (refused otherwise).",
+)
+def run(
+    scenario: str, as_json: bool, seed: int | None, backend: str, speed: float | None, kubectl: str | None,
+    context: str | None, namespace: str | None, windows_root: str | None, allow_non_minikube: bool,
+) -> None:
     """Run SCENARIO (a YAML file) and print the report.
 
-    Exit status: 0 when every check passes, 1 when one fails, 2 for bad input.
+    Exit status: 0 when every check passes, 1 when one fails, 2 for bad input,
+    130 when interrupted (after the backend has cleaned up).
     """
     import json
 
     import attrs
 
     from nassim.backends import LocalBackend, get_backend
+    from nassim.backends.minikube import MinikubeBackend
+    from nassim.errors import ArgumentError
     from nassim.report import build_report
     from nassim.scenario import load_scenario
 
+    live = {"kubectl": kubectl, "context": context, "namespace": namespace, "windows_root": windows_root}
+    options: dict[str, object] = {k: v for k, v in live.items() if v is not None}
+    if allow_non_minikube:
+        options["allow_non_minikube"] = True
+    if options and backend != "minikube":
+        flags = ", ".join("--" + k.replace("_", "-") for k in options)
+        raise ArgumentError(f"{flags}: only for --backend minikube (got --backend {backend})")
+    if speed is not None:
+        if backend == "sim":
+            raise ArgumentError("--speed: the sim backend runs in virtual time; use it with --backend local")
+        if not speed > 0:
+            raise ArgumentError(f"--speed {speed:g}: must be > 0 (scenario seconds per wall second)")
+        options["speed"] = speed
     s = load_scenario(scenario)
     if seed is not None:
         s = attrs.evolve(s, seed=seed)
-    runner = get_backend(backend)
+    runner = get_backend(backend, **options)
     if isinstance(runner, LocalBackend) and not as_json:
         click.echo(
             f"nassim: local backend: real rsync and sh in local folders, about {s.duration / runner.speed:.0f} s "
             "of wall time; "
             "Windows folders are local directories (case-sensitive, nanosecond mtimes)",
+            err=True,
+        )
+    if isinstance(runner, MinikubeBackend) and not as_json:
+        click.echo(
+            f"nassim: minikube backend: about {s.duration / runner.speed:.0f} s of wall time on the live cluster; "
+            "files go under a unique nassim-<hex> folder, removed at the end (Ctrl-C too)",
             err=True,
         )
     trace = runner.run(s)
@@ -422,9 +469,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("nassim: aborted", err=True)
-        sys.exit(2)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # Ctrl-C (or SIGTERM on the minikube backend): the backends have cleaned up by now.
+        click.echo("nassim: interrupted", err=True)
+        sys.exit(130)
     except NassimError as exc:
         click.echo(f"nassim: error: {exc}", err=True)
         sys.exit(2)

@@ -74,6 +74,9 @@ Gi = 1024**3
 #: Where the Windows folders live on the host, and where ``minikube mount`` puts them in the VM.
 WINDOWS_ROOT = "C:\\simulator-data"
 MOUNT_PATH = "/mnt/simulator-data"
+#: Where the test bed's containers mount the export and the Windows folder.
+EXPORT_MOUNT = "/nfs-data"
+WINDOWS_MOUNT = "/windows-mount"
 
 # ---------------------------------------------------------------------------
 # Kubernetes quantities

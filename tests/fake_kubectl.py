@@ -13,16 +13,29 @@ The state file::
      "log": "/path/calls.jsonl"}            # optional: each argv appended as one JSON line
 
 Served: ``config current-context`` and ``get pods -l KEY=VALUE -o json`` (with
-``--context``, ``-n``/``--namespace``, ``--request-timeout``). Anything else
-exits 2 naming the command, so a test sees any call it did not expect.
+``--context``, ``-n``/``--namespace``, ``--request-timeout``). A state file
+written by ``tests/fake_cluster.py`` (a live cluster on the local backend)
+adds what a live cluster serves:
+
+- ``exec [-i] POD -c CONTAINER -- CMD ARG...``: runs CMD here, each argument
+  that starts with one of the container's mount paths (``mounts``) mapped to
+  the real folder, stdin passed through; the container must be running;
+- ``logs POD -c CONTAINER [--timestamps] [--since-time=RFC3339]`` from
+  ``container_logs``;
+- ``delete pod POD [--wait=false]``: a request into the ``control`` folder.
+
+Anything else exits 2 naming the command, so a test sees any call it did not expect.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
+import uuid
+from datetime import datetime
 from typing import Any
 
 GLOBAL_WITH_VALUE = {"--context", "--namespace", "-n", "--request-timeout", "--kubeconfig"}
@@ -79,6 +92,91 @@ def get_pods(state: dict[str, Any], flags: dict[str, str], args: list[str]) -> N
     print(json.dumps({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}))
 
 
+def find_pod(state: dict[str, Any], name: str, namespace: str) -> dict[str, Any]:
+    for p in state.get("pods", []):
+        meta = p.get("metadata", {})
+        if meta.get("name") == name and meta.get("namespace", "default") == namespace:
+            return p
+    fail(f'Error from server (NotFound): pods "{name}" not found')
+    raise AssertionError
+
+
+def split_container(args: list[str]) -> tuple[str | None, list[str]]:
+    container = None
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-c", "--container") and i + 1 < len(args):
+            container = args[i + 1]
+            i += 2
+            continue
+        if a.startswith("--container="):
+            container = a.partition("=")[2]
+        else:
+            rest.append(a)
+        i += 1
+    return container, rest
+
+
+def exec_(state: dict[str, Any], flags: dict[str, str], args: list[str]) -> None:
+    if "--" not in args:
+        fail("fake kubectl: exec needs '-- COMMAND'", 2)
+    k = args.index("--")
+    container, opts = split_container(args[:k])
+    command = args[k + 1 :]
+    opts = [o for o in opts if o not in ("-i", "--stdin")]
+    if len(opts) != 1 or container is None or not command:
+        fail(f"fake kubectl: only 'exec [-i] POD -c CONTAINER -- CMD...' is served (got {args})", 2)
+    pod = find_pod(state, opts[0], flags.get("--namespace", "default"))
+    statuses = pod["status"].get("initContainerStatuses", []) + pod["status"].get("containerStatuses", [])
+    st = next((s for s in statuses if s.get("name") == container), None)
+    if st is None or "running" not in st.get("state", {}):
+        fail(f'error: unable to upgrade connection: container not found ("{container}")')
+    mounts = state["mounts"][opts[0]][container]
+
+    def mapped(a: str) -> str:
+        for path, real in mounts.items():
+            if a == path or a.startswith(path + "/"):
+                return real + a[len(path) :]
+        return a
+
+    p = subprocess.run([mapped(a) for a in command], stdin=sys.stdin, check=False)
+    sys.exit(p.returncode)
+
+
+def logs(state: dict[str, Any], flags: dict[str, str], args: list[str]) -> None:
+    container, rest = split_container(args)
+    stamps = "--timestamps" in rest
+    since = next((a.partition("=")[2] for a in rest if a.startswith("--since-time=")), None)
+    names = [a for a in rest if not a.startswith("--")]
+    if len(names) != 1 or container is None:
+        fail(f"fake kubectl: only 'logs POD -c CONTAINER [--timestamps] [--since-time=T]' is served (got {args})", 2)
+    find_pod(state, names[0], flags.get("--namespace", "default"))
+    path = state.get("container_logs", {}).get(names[0], {}).get(container)
+    if path is None:
+        return
+    limit = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() if since else None
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            stamp, _, text = line.rstrip("\n").partition(" ")
+            if limit is not None and datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() < limit:
+                continue
+            print(line.rstrip("\n") if stamps else text)
+
+
+def delete_pod(state: dict[str, Any], flags: dict[str, str], args: list[str]) -> None:
+    names = [a for a in args if not a.startswith("--wait")]
+    if len(names) != 1 or "control" not in state:
+        fail(f"fake kubectl: only 'delete pod POD [--wait=false]' on a fake cluster is served (got {args})", 2)
+    find_pod(state, names[0], flags.get("--namespace", "default"))
+    path = os.path.join(state["control"], f"{time.time_ns()}-{uuid.uuid4().hex[:6]}.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump({"verb": "delete", "pod": names[0]}, fh)
+    os.replace(path + ".tmp", path)
+    print(f'pod "{names[0]}" deleted')
+
+
 def main() -> None:
     path = os.environ.get("FAKE_KUBECTL_STATE")
     if not path:
@@ -106,6 +204,17 @@ def main() -> None:
         if state.get("unreachable"):
             fail("The connection to the server 127.0.0.1:32771 was refused - did you specify the right host or port?")
         get_pods(state, flags, rest[2:])
+        return
+    if state.get("unreachable"):
+        fail("The connection to the server 127.0.0.1:32771 was refused - did you specify the right host or port?")
+    if rest[:1] == ["exec"]:
+        exec_(state, flags, rest[1:])
+        return
+    if rest[:1] == ["logs"]:
+        logs(state, flags, rest[1:])
+        return
+    if rest[:2] == ["delete", "pod"]:
+        delete_pod(state, flags, rest[2:])
         return
     fail(f"fake kubectl: unsupported command: {' '.join(argv)}", 2)
 

@@ -23,12 +23,18 @@ import yaml
 from nassim.backends.minikube import MinikubeBackend, PodStatus
 from nassim.errors import BackendError
 from nassim.scenario import (
+    ContainerKill,
+    Deleter,
     NfsToWindowsProbe,
     NoSidecarProbe,
     PodDelete,
+    Renamer,
     Scenario,
+    SidecarCrash,
     SidecarRunningProbe,
     TopologySpec,
+    WindowsEditor,
+    WindowsSpec,
     Writer,
     load_scenario,
 )
@@ -152,14 +158,17 @@ def test_phase3_sidecar_checks_pass_on_the_reference_test_bed(cluster):
     assert all(0 <= r.t < 5 for r in results)
     assert trace.params["backend"] == "minikube" and trace.params["context"] == "minikube"
     assert results[0].detail == "pod nas-output-1-6c9d7f8b4-00003: sync-to-windows running (restarts 0)"
-    # Only reads: the context, then one pinned `get pods` per probe.
+    # Only reads: the context, every server's pod at the start, one pinned `get pods` per probe, and the
+    # three sidecars' logs at the end.
     calls = cluster.calls()
     assert calls[0] == ["config", "current-context"]
     assert calls[1] == [
         "--context", "minikube", "--namespace", "default", "--request-timeout=30s",
-        "get", "pods", "-l", "app=nas-output-1", "-o", "json",
+        "get", "pods", "-l", "app=nas-input-1", "-o", "json",
     ]
-    assert len(calls) == 8 and all(c[5:7] == ["get", "pods"] for c in calls[1:])
+    verbs = [c[5] for c in calls[1:]]
+    assert verbs == ["get"] * (7 + 7) + ["logs"] * 3
+    assert all(c[5:7] == ["get", "pods"] for c in calls[1:15])
 
 
 def test_a_sidecar_in_crash_loop_back_off_fails_its_check(cluster):
@@ -306,37 +315,73 @@ def test_a_hanging_kubectl_times_out(cluster):
     ("change", "reason"),
     [
         (
-            {"workloads": (Writer(rate=1.0),)},
-            "workloads[0]: type 'writer' (writes through kubectl exec are not built yet)",
+            {"workloads": (Deleter(),)},
+            "workloads[0]: type 'deleter' (only writers run on a live cluster)",
         ),
         (
-            {"faults": (PodDelete(server="nas-output-1", at=5.0),)},
-            "faults[0]: type 'pod-delete' (fault injection on a live cluster is not built yet)",
-        ),
-        (
-            {"probes": (NfsToWindowsProbe(server="nas-output-1", at=0.0),)},
-            "probes[0]: type 'nfs-to-windows' (reading the Windows side is not built yet)",
+            {"faults": (ContainerKill(server="nas-output-1", at=5.0),)},
+            "faults[0]: type 'container-kill' (only pod-delete runs on a live cluster)",
         ),
         (
             {"topology": TopologySpec(interval=5.0)},
             "topology.interval: the minikube backend checks the deployed cluster and never redeploys it",
         ),
+        (
+            {"windows": WindowsSpec(files=10)},
+            "windows.files: the minikube backend never seeds a person's Windows folders",
+        ),
     ],
-    ids=["writer", "fault", "nfs-to-windows", "topology-override"],
+    ids=["deleter", "container-kill", "topology-override", "windows-files"],
 )
 def test_unsupported_scenario_items_are_refused_before_any_kubectl_call(cluster, change, reason):
     s = attrs.evolve(Scenario(name="x", duration=10.0, probes=(SidecarRunningProbe(server="nas-output-1"),)), **change)
     with pytest.raises(BackendError) as err:
         cluster.backend().run(s)
-    assert str(err.value) == f"the minikube backend cannot run scenario 'x' yet: {reason}"
+    assert str(err.value) == f"the minikube backend cannot run scenario 'x': {reason}"
     assert cluster.calls() == []
 
 
-def test_the_shipped_phase3_scenario_is_refused_naming_every_unsupported_item(cluster):
-    """The full ten checks need writes and the Windows side: refused, never half-run."""
+def test_every_unsupported_item_is_named_in_one_line(cluster):
+    """Refused, never half-run: one line naming each item."""
+    s = Scenario(
+        name="x", duration=10.0, workloads=(Writer(), Renamer(), WindowsEditor()),
+        faults=(PodDelete(server="nas-output-1", at=1.0), SidecarCrash(server="nas-output-1", at=2.0)),
+    )
     with pytest.raises(BackendError) as err:
-        cluster.backend().run(load_scenario(ROOT / "sim/scenarios/phase3-validation.yaml"))
+        cluster.backend().run(s)
     msg = str(err.value)
     assert "\n" not in msg
-    assert msg.count("type 'nfs-to-windows'") == 3 and "workloads[0]: type 'writer'" in msg
+    assert [part.split(":")[0] for part in msg.split(": ", 1)[1].split("; ")] == [
+        "workloads[1]", "workloads[2]", "faults[1]"
+    ]
     assert cluster.calls() == []
+
+
+def test_a_windows_root_that_does_not_exist_is_one_line(cluster, tmp_path):
+    s = Scenario(name="x", duration=10.0, probes=(NfsToWindowsProbe(server="nas-output-1", at=0.0),))
+    with pytest.raises(BackendError) as err:
+        cluster.backend(windows_root=tmp_path / "nope").run(s)
+    assert str(err.value) == (
+        f"windows_root '{tmp_path / 'nope'}' does not exist or is not a directory "
+        "(pass the host folder that minikube mount serves, e.g. C:\\simulator-data)"
+    )
+    assert cluster.calls() == []
+
+
+def test_a_server_folder_missing_under_the_windows_root_is_one_line(cluster, tmp_path):
+    s = Scenario(name="x", duration=10.0, probes=(NfsToWindowsProbe(server="nas-output-1", at=0.0),))
+    with pytest.raises(BackendError) as err:
+        cluster.backend(windows_root=tmp_path).run(s)
+    assert str(err.value) == (
+        f"nas-output-1: its Windows folder '{tmp_path / 'nas-output-1'}' does not exist under windows_root "
+        f"'{tmp_path}' (is it the folder minikube mount serves?)"
+    )
+
+
+def test_a_probe_on_a_server_without_a_sidecar_needs_the_windows_root(cluster):
+    s = Scenario(name="x", duration=10.0, probes=(NfsToWindowsProbe(server="nas-input-1", at=0.0),))
+    with pytest.raises(BackendError) as err:
+        cluster.backend().run(s)
+    assert str(err.value) == (
+        "nas-input-1 has no sidecar to read its Windows side through; pass windows_root (the host folder)"
+    )

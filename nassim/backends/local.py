@@ -57,7 +57,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import heapq
-import math
 import os
 import queue
 import random
@@ -76,6 +75,7 @@ from typing import IO, Any
 import attrs
 
 from nassim.backends import _fs
+from nassim.backends._workload import draw_size, plan_writes
 from nassim.backends.base import WallClock
 from nassim.cluster.simulation import sidecar_backoff
 from nassim.errors import BackendError
@@ -91,11 +91,10 @@ from nassim.scenario import (
     Scenario,
     SidecarCrash,
     SidecarRunningProbe,
-    Size,
     WindowsEditor,
     Writer,
 )
-from nassim.topology import ExportKind, InitContainer, Role, Server, Sidecar, Topology
+from nassim.topology import EXPORT_MOUNT, WINDOWS_MOUNT, ExportKind, InitContainer, Role, Server, Sidecar, Topology
 from nassim.trace import (
     ContainerState,
     FaultInjected,
@@ -123,7 +122,7 @@ POLL = 0.005  # wall seconds between looks at processes and folders
 RESET_AFTER = 600.0  # the kubelet resets a container's back-off after 10 minutes of running
 
 _ITEM = re.compile(r"^([<>ch.][fdLDS][.+?a-zA-Z ]{9}) (.+)$")
-_MOUNTS = ("/windows-mount", "/nfs-data")
+_MOUNTS = (WINDOWS_MOUNT, EXPORT_MOUNT)
 
 
 def unsupported(scenario: Scenario, topology: Topology | None = None) -> list[str]:
@@ -211,15 +210,6 @@ while true; do
   sleep "$NASSIM_SLEEP"
 done
 """
-
-
-def _draw_size(size: Size, rng: random.Random) -> int:
-    # The simulator's draw, so the same seed gives the same sizes.
-    if size.dist == "fixed":
-        return size.value
-    if size.dist == "uniform":
-        return rng.randint(size.min, max(size.min, size.max))
-    return max(0, int(rng.lognormvariate(math.log(max(size.value, 1)), size.sigma)))
 
 
 @attrs.define(eq=False)
@@ -725,29 +715,21 @@ class _LocalRun:
             st.waiting.append(fn)
 
     def schedule_writer(self, index: int, w: Writer, st: _Server) -> None:
-        rng = self.rng(f"writer:{index}:{st.server.name}")
-        state = {"t": w.start, "n": 0}
+        plan = plan_writes(w, self.rng(f"writer:{index}:{st.server.name}"), self.s.duration)
 
         def step() -> None:
-            # The simulator's draws, in its order: gap, name, size, content.
-            gap = rng.expovariate(w.rate) if w.process == "poisson" else 1.0 / w.rate
-            t = state["t"] + gap
-            state["t"] = t
-            if (w.stop is not None and t > w.stop) or t >= self.s.duration:
+            pw = next(plan, None)
+            if pw is None:
                 return
-            state["n"] += 1
-            name = f"f{(rng.randrange(w.names) if w.names else state['n']):06d}.dat"
-            size = _draw_size(w.size, rng)
-            content = rng.getrandbits(62)
 
             def fire() -> None:
                 self.when_serving(
-                    st, lambda: self.write(st, w.prefix + name, size, content, size / w.throughput, w.mode,
+                    st, lambda: self.write(st, pw.path, pw.size, pw.content, pw.size / w.throughput, w.mode,
                                            f"writer-{index}")
                 )
                 step()
 
-            self.at(t, fire)
+            self.at(pw.t, fire)
 
         step()
 
@@ -853,7 +835,7 @@ class _LocalRun:
                 return
             state["n"] += 1
             path = w.prefix + f"doc{(rng.randrange(w.names) if w.names else state['n']):04d}.txt"
-            size = _draw_size(w.size, rng)
+            size = draw_size(w.size, rng)
             content = rng.getrandbits(62)
 
             def fire() -> None:
