@@ -15,6 +15,7 @@ inside the run stops it after the transfers that finish before the kill.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from collections.abc import Generator, Iterable
 from typing import Any
@@ -23,7 +24,7 @@ import attrs
 import simpy
 
 from nassim import rsync
-from nassim.cluster.state import Container, ContainerKind, OpenWrite, Pod, ServerState, Side
+from nassim.cluster.state import BatchedWriter, Container, ContainerKind, OpenWrite, Pod, ServerState, Side
 from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
 from nassim.rsync import Interrupt, RsyncResult
 from nassim.scenario import (
@@ -115,12 +116,27 @@ def windows_volume(s: Scenario) -> tuple[Volume, Medium]:
 class Simulation:
     """One run of a scenario on the fake cluster. :meth:`run` returns the trace."""
 
-    def __init__(self, scenario: Scenario, *, topology: Topology | None = None, summary: bool = False) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        topology: Topology | None = None,
+        summary: bool = False,
+        batch_writes: bool = True,
+    ) -> None:
         """``summary=True`` keeps per-write facts out of the trace (no WriteOpened, WriteClosed
         or FileSynced records) and measures each write's latency as it happens into
-        :attr:`latencies`: for month-long runs whose trace would not fit in memory."""
+        :attr:`latencies`: for month-long runs whose trace would not fit in memory.
+
+        ``batch_writes=False`` gives every write of a Poisson writer its own simpy event;
+        by default such writers are applied in batches when something looks at their
+        server, with the same trace (:attr:`batched_events` counts the events saved)."""
         self.s = scenario
         self.summary = summary
+        self.batch_writes = batch_writes
+        #: Events the per-write path would have scheduled for the writers applied in batches.
+        self.batched_events = 0
+        self._options: dict[tuple[str, ...], rsync.RsyncOptions] = {}
         self.latencies: list[float] = []
         self._unsynced: dict[tuple[str, str], tuple[float, int, int]] = {}
         self.topology = topology if topology is not None else scenario.load_topology()
@@ -197,6 +213,7 @@ class Simulation:
     # --- pods ---------------------------------------------------------------------------
 
     def create_pod(self, st: ServerState) -> Pod:
+        self.flush_writes(st)
         server = st.server
         st.incarnation += 1
         if server.export is ExportKind.PERSISTENT and st.export is not None:
@@ -265,11 +282,13 @@ class Simulation:
         self.record(PodPhase(self.env.now, pod.server, pod.name, "Running"))
 
     def start_serving(self, st: ServerState, pod: Pod) -> None:
+        self.flush_writes(st)
         pod.serving = True
         if st.serving_event is not None and not st.serving_event.triggered:
             st.serving_event.succeed()
 
     def stop_serving(self, st: ServerState, pod: Pod) -> None:
+        self.flush_writes(st)
         pod.serving = False
         if st.pod is pod:
             st.serving_event = self.env.event()
@@ -284,11 +303,12 @@ class Simulation:
             if pod.terminating:
                 return False
             self.set_state(pod, c, "running")
+            self.flush_writes(st)
             src = st.windows.tree if self.reachable(st, pod) else None
             result = rsync.run(
                 src,
                 pod.export.tree,
-                server.init.rsync_args,
+                self.options(server.init.rsync_args),
                 now_ns=self.vm_ns(),
                 dst_volume=pod.export.volume,
                 in_place=True,
@@ -296,15 +316,13 @@ class Simulation:
             )
             duration = self.init_cost.seconds(result.stats)
             self.record_run(st, pod, c.name, result, duration, side="nfs")
-            self._count(pod.export, result)
-            pod.export.forget_dirs()
-            for path in _itemized_paths(result.itemized):
-                st.touch(path)
+            self.changed_by_run(st, pod.export, result)
             yield self.env.timeout(duration)
             if pod.terminating:
                 return False
             if result.exit_code == 0:
                 self.set_state(pod, c, "terminated", "Completed", 0)
+                self.flush_writes(st)
                 self.record_trees(st, pod.export, "init")
                 return True
             # §5: a one-shot init container fails on exit 23 or 24 and blocks the pod.
@@ -375,6 +393,7 @@ class Simulation:
         self, st: ServerState, pod: Pod, c: Container, full: bool, sidecar: Sidecar
     ) -> tuple[RsyncResult, float]:
         """One rsync run of a sidecar, decided at its start (see the module docstring)."""
+        self.flush_writes(st)
         if sidecar is st.server.reverse:
             return self.reverse_run(st, pod, c, full, sidecar)
         t0 = self.env.now
@@ -411,7 +430,9 @@ class Simulation:
             # Files the Windows host stamps itself (it cannot take rsync's times) get its clock.
             now_ns=self.host_ns(t0),
             dst_volume=windows.volume,
-            read_source=read_source,
+            # With nothing being written every file reads as scanned: no need to ask (it costs
+            # the engine a progress snapshot per transferred file).
+            read_source=read_source if st.open_writes else None,
             seed=self._next_seed(),
             dst_reachable=reachable,
             changed=changed,
@@ -419,23 +440,20 @@ class Simulation:
         kill = self.next_kill(pod, c, t0)
         interrupt = None
         if kill is not None:
-            probe = rsync.run(export.tree, windows.tree, (*sidecar.rsync_args, "-n"), **kwargs)
+            probe = rsync.run(export.tree, windows.tree, self.options((*sidecar.rsync_args, "-n")), **kwargs)
             if t0 + self.elapsed(probe.stats, base) > kill:
                 done = sum(1 for tr in probe.transfers if t0 + self.elapsed(tr.done, base) <= kill)
                 interrupt = Interrupt(after_transfers=done, signal="KILL")
             torn.clear()
         result = rsync.run(
-            export.tree, windows.tree, sidecar.rsync_args, in_place=True, interrupt=interrupt, **kwargs
+            export.tree, windows.tree, self.options(sidecar.rsync_args), in_place=True, interrupt=interrupt, **kwargs
         )
         duration = self.elapsed(result.stats, base)
         if result.killed and kill is not None:
             duration = max(kill - t0, 0.0)
         st.runs += 1
         self.record_run(st, pod, c.name, result, duration, side="windows", torn=torn, base=base, t0=t0)
-        self._count(windows, result)
-        windows.forget_dirs()
-        for path in _itemized_paths(result.itemized):
-            st.touch(path)
+        self.changed_by_run(st, windows, result)
         return result, duration
 
     def reverse_run(
@@ -453,7 +471,7 @@ class Simulation:
         result = rsync.run(
             src,
             export.tree,
-            sidecar.rsync_args,
+            self.options(sidecar.rsync_args),
             now_ns=self.vm_ns(t0),
             dst_volume=export.volume,
             seed=self._next_seed(),
@@ -465,11 +483,15 @@ class Simulation:
         )
         st.runs += 1
         self.record_run(st, pod, c.name, result, duration, side="nfs", t0=t0)
-        self._count(export, result)
-        export.forget_dirs()
-        for path in _itemized_paths(result.itemized):
-            st.touch(path)
+        self.changed_by_run(st, export, result)
         return result, duration
+
+    def options(self, args: tuple[str, ...]) -> rsync.RsyncOptions:
+        """``args`` parsed once (a sidecar passes the same arguments every run)."""
+        opts = self._options.get(args)
+        if opts is None:
+            opts = self._options[args] = rsync.parse_args(args)
+        return opts
 
     def elapsed(self, stats: rsync.RsyncStats, scan_base: float) -> float:
         """Seconds from a run's start until it has done ``stats``: the whole tree is scanned
@@ -520,26 +542,60 @@ class Simulation:
                 result.errors,
             )
         )
+        if self.summary:
+            if side == "windows":
+                self.measure_latencies(pod.server, result, t0, base)
+            return
         for tr in result.transfers:
             when = t0 + (self.elapsed(tr.done, base) if side == "windows" else self.init_cost.seconds(tr.done))
             content = tr.content if isinstance(tr.content, int) else -1
-            if not self.summary:
-                self.record(
-                    FileSynced(when, pod.server, side, tr.path, tr.size, content, container, st_runs, tr.path in torn)
-                )
-            elif side == "windows":
-                key = (pod.server, tr.path)
-                w = self._unsynced.get(key)
-                if w is not None and w[1] == content and w[2] == tr.size:
-                    self.latencies.append(when - w[0])
-                    del self._unsynced[key]
+            self.record(
+                FileSynced(when, pod.server, side, tr.path, tr.size, content, container, st_runs, tr.path in torn)
+            )
 
-    def _count(self, side: Side, result: RsyncResult) -> None:
+    def measure_latencies(self, server: str, result: RsyncResult, t0: float, base: float) -> None:
+        """Summary mode: each write whose exact content a sidecar run copied gets its latency."""
+        unsynced = self._unsynced
+        if not unsynced:
+            return
+        # self.elapsed(done, base), spelled out with the same operations in the same order
+        # (so the same floats): this runs once per write of a month-long run.
+        cost = self.sidecar_cost
+        src, dst = cost.src, cost.dst
+        head = base + cost.startup_s
+        per_byte, per_create, per_delete = src.byte_s + dst.byte_s, dst.create_s, dst.delete_s
+        latencies = self.latencies
+        for tr in result.transfers:
+            key = (server, tr.path)
+            w = unsynced.get(key)
+            # A write's content is a non-negative int: a bytes or digest content never matches it.
+            if w is not None and w[1] == tr.content and w[2] == tr.size:
+                d = tr.done
+                work = per_byte * d.bytes + per_create * (d.transferred + d.created_dirs) + per_delete * d.deleted
+                latencies.append(t0 + (head + work) - w[0])
+                del unsynced[key]
+
+    def changed_by_run(self, st: ServerState, side: Side, result: RsyncResult) -> None:
+        """What a run changed on its destination ``side``: the entry count follows its creations
+        and deletions, and every path it itemized (``./`` and deletions aside) is pending for the
+        next runs of both directions. One pass over the itemized lines: they are one per write."""
+        side.forget_dirs()
+        pending, pending_rev = st.pending, st.pending_rev
+        entries = side.entries
         for line in result.itemized:
             if line.startswith("*deleting"):
-                side.entries -= 1
-            elif line[2:11] == "+++++++++" and line[1] in "fdL" and not line.endswith(" ./"):
-                side.entries += 1
+                entries -= 1
+                continue
+            if line[2:11] == "+++++++++" and line[1] in "fdL" and not line.endswith(" ./"):
+                entries += 1
+            name = line[12:]
+            if line[1] == "L":
+                name = name.split(" -> ", 1)[0]
+            name = name.rstrip("/")
+            if name and name != ".":
+                pending[name] = None  # st.touch(name)
+                pending_rev[name] = None
+        side.entries = entries
 
     def _next_seed(self) -> int:
         self._seq += 1
@@ -556,6 +612,7 @@ class Simulation:
         """NFS clients use hard mounts (§4): a write blocks until a server answers."""
         while st.pod is None or not st.pod.serving:
             assert st.serving_event is not None
+            self.flush_writes(st)  # batched writes that arrived first wait ahead of us
             yield st.serving_event
 
     def draw_size(self, size: Size, rng: random.Random) -> int:
@@ -563,8 +620,6 @@ class Simulation:
             return size.value
         if size.dist == "uniform":
             return rng.randint(size.min, max(size.min, size.max))
-        import math
-
         return max(0, int(rng.lognormvariate(math.log(max(size.value, 1)), size.sigma)))
 
     def writer(self, index: int, w: Writer, st: ServerState) -> Proc:
@@ -586,13 +641,124 @@ class Simulation:
             else:
                 self.env.process(write)
 
+    def can_batch(self, w: Writer) -> bool:
+        """A writer whose writes can be applied in batches with the same outcome: Poisson
+        arrivals (a tie with another event's time has probability zero, so the order of
+        simultaneous events never comes up) and writes too small to take time (each one
+        happens entirely at its arrival; :data:`INSTANT`)."""
+        if not self.batch_writes or w.process != "poisson":
+            return False
+        size = w.size
+        if size.dist == "fixed":
+            largest = size.value
+        elif size.dist == "uniform":
+            largest = max(size.min, size.max)
+        else:
+            return False  # lognormal: unbounded, some writes may take time
+        return largest / w.throughput < INSTANT
+
+    def batch_writer(self, index: int, w: Writer, st: ServerState) -> None:
+        """Register ``w`` on ``st`` as a :class:`BatchedWriter` instead of a process.
+
+        The per-write process schedules its start, a timeout of ``w.start``, then one
+        timeout per arrival; :attr:`batched_events` counts them as the arrivals are drawn.
+        """
+        rng = self.rng(f"writer:{index}:{st.server.name}")
+        bw = BatchedWriter(
+            index, w.rate, w.stop, w.names, w.prefix, w.size, w.mode, f"writer-{index}", rng,
+            t=w.start + rng.expovariate(w.rate),
+        )
+        self.batched_events += 3
+        st.batched.append(bw)
+
+    def flush_writes(self, st: ServerState, until: float | None = None) -> None:
+        """Apply the batched writes on ``st`` that arrived by ``until`` (now by default), in time order.
+
+        Called before anything reads or changes what a write depends on or touches:
+        the export, the server's pending paths and versions, whether it serves, which
+        pod it has. Between two calls none of these changed, so each write sees the
+        server exactly as the per-write process would have at its arrival time.
+        ``until`` is inclusive, except at the end of the run (:meth:`run`).
+        """
+        batched = st.batched
+        if not batched:
+            return
+        now = self.env.now if until is None else until
+        while True:
+            bw = batched[0] if len(batched) == 1 else min(batched, key=_arrival)
+            t = bw.t
+            if t > now:
+                return
+            self._arrive(st, bw, t)
+
+    def _arrive(self, st: ServerState, bw: BatchedWriter, t: float) -> None:
+        """One arrival of a batched writer: the body of :meth:`writer` at time ``t``."""
+        if bw.stop is not None and t > bw.stop:
+            bw.t = math.inf
+            self.batched_events += 1  # the per-write process ends: its own event
+            return
+        rng = bw.rng
+        bw.n += 1
+        path = f"{bw.prefix}f{(rng.randrange(bw.names) if bw.names else bw.n):06d}.dat"
+        size = bw.size.value if bw.size.dist == "fixed" else self.draw_size(bw.size, rng)
+        content = rng.getrandbits(62)  # new_content()
+        pod = st.pod
+        if pod is None or not pod.serving:
+            self.wait_then_write(st, path, size, content, bw.mode, bw.who)
+        elif bw.mode == "inplace" and self.summary:
+            # apply_write() and close_write() for the case a month-long run spends its time
+            # in, inlined (tests/test_batched_writes.py holds it to them).
+            versions = st.versions
+            versions[path] = versions.get(path, 0) + 1
+            now = self.start_ns + round(t * 1e9)
+            export = pod.export
+            created = export.ensure_dirs(path, now)
+            if created:
+                st.touch(*created)
+            export.put_file(path, File(size, now, content))
+            st.pending[path] = None  # st.touch(path)
+            st.pending_rev[path] = None
+            self._unsynced[(st.server.name, path)] = (t, content, size)
+        else:
+            self.apply_write(st, pod, path, size, content, bw.mode, bw.who, t)
+        bw.t = t + rng.expovariate(bw.rate)
+        self.batched_events += 1
+
+    def wait_then_write(self, st: ServerState, path: str, size: int, content: int, mode: str, who: str) -> None:
+        """A batched write that finds the server down waits for it, as :meth:`write_file` does.
+
+        The per-write path starts a process that, at the arrival, waits on the server's
+        serving event; a callback put on the same event now takes the same place in its
+        queue (nothing else has joined it since the arrival: :meth:`wait_serving`
+        flushes first), so the writes resume in the same order, at the same moment.
+        That process schedules two events, its start and its end.
+        """
+        self.batched_events += 1
+
+        def resume(_: simpy.Event) -> None:
+            pod = st.pod
+            if pod is None or not pod.serving:
+                assert st.serving_event is not None
+                st.serving_event.callbacks.append(resume)
+                return
+            self.flush_writes(st)
+            self.apply_write(st, pod, path, size, content, mode, who, self.env.now)
+            self.batched_events += 1
+
+        assert st.serving_event is not None
+        st.serving_event.callbacks.append(resume)
+
     def write_file(
         self, st: ServerState, path: str, size: int, content: int, duration: float, mode: str, who: str
     ) -> Proc:
         """A microservice writes a file through NFS (in place, or to a temp name it then renames)."""
         yield from self.wait_serving(st)
+        self.flush_writes(st)
         pod = st.pod
         assert pod is not None
+        if duration < INSTANT:
+            self.apply_write(st, pod, path, size, content, mode, who, self.env.now)
+            return
         export = pod.export
         version = st.versions.get(path, 0) + 1
         st.versions[path] = version
@@ -603,26 +769,55 @@ class Simulation:
         if created:
             st.touch(*created)
         self.record_write(WriteOpened(self.env.now, st.server.name, "nfs", path, version, size, who))
-        if duration >= INSTANT:
-            export.put_file(target, File(0, now, content))
-            st.touch(target)
-            ow = OpenWrite(target, version, size, content, self.env.now, self.env.now + duration)
-            st.open_writes[target] = ow
-            yield self.env.timeout(duration)
-            if st.open_writes.get(target) is ow:
-                del st.open_writes[target]
-            if st.pod is not pod or not pod.serving:
-                return  # the server went away mid-write: the client sees an error (ESTALE/EIO)
-            now = self.vm_ns()
-        final = File(size, now, content)
+        export.put_file(target, File(0, now, content))
+        st.touch(target)
+        ow = OpenWrite(target, version, size, content, self.env.now, self.env.now + duration)
+        st.open_writes[target] = ow
+        yield self.env.timeout(duration)
+        if st.open_writes.get(target) is ow:
+            del st.open_writes[target]
+        if st.pod is not pod or not pod.serving:
+            return  # the server went away mid-write: the client sees an error (ESTALE/EIO)
+        self.flush_writes(st)
+        self.close_write(st, pod.export, path, target, version, size, content, who, self.env.now)
+
+    def apply_write(
+        self, st: ServerState, pod: Pod, path: str, size: int, content: int, mode: str, who: str, t: float
+    ) -> None:
+        """A write too small to take time, opened and closed at ``t`` on a serving pod."""
+        export = pod.export
+        version = st.versions.get(path, 0) + 1
+        st.versions[path] = version
+        if mode == "inplace":
+            target = path
+        else:
+            head, _, name = path.rpartition("/")
+            target = (f"{head}/" if head else "") + f".{name}.tmp"
+        now = self.start_ns + round(t * 1e9)  # vm_ns(t)
+        created = export.ensure_dirs(target, now)
+        if created:
+            st.touch(*created)
+        if not self.summary:
+            self.trace.add(WriteOpened(t, st.server.name, "nfs", path, version, size, who))
+        self.close_write(st, export, path, target, version, size, content, who, t)
+
+    def close_write(
+        self, st: ServerState, export: Side, path: str, target: str, version: int, size: int, content: int,
+        who: str, t: float,
+    ) -> None:
+        """The write's final content lands (renamed into place when written to a temp name)."""
+        final = File(size, self.start_ns + round(t * 1e9), content)
         export.put_file(target, final)
         st.touch(target)
         if target != path:
             export.delete(target)
             export.put_file(path, final)
             st.touch(path)
-            self.record(FileRenamed(self.env.now, st.server.name, "nfs", target, path, who))
-        self.record_write(WriteClosed(self.env.now, st.server.name, "nfs", path, version, size, content, who))
+            self.record(FileRenamed(t, st.server.name, "nfs", target, path, who))
+        if self.summary:
+            self._unsynced[(st.server.name, path)] = (t, content, size)
+        else:
+            self.trace.add(WriteClosed(t, st.server.name, "nfs", path, version, size, content, who))
 
     def deleter(self, index: int, d: Deleter | Renamer, st: ServerState) -> Proc:
         rng = self.rng(f"{d.type}:{index}:{st.server.name}")
@@ -638,6 +833,7 @@ class Simulation:
                 side = st.pod.export
             else:
                 side = st.windows
+            self.flush_writes(st)
             files = [p for p, e in side.tree.items() if isinstance(e, File) and p not in st.open_writes]
             if not files:
                 continue
@@ -667,6 +863,7 @@ class Simulation:
             if w.stop is not None and self.env.now > w.stop:
                 return
             n += 1
+            self.flush_writes(st)
             path = w.prefix + f"doc{(rng.randrange(w.names) if w.names else n):04d}.txt"
             size = self.draw_size(w.size, rng)
             content = self.new_content(rng)
@@ -688,6 +885,7 @@ class Simulation:
         revalidate = self.env.now
         while True:
             yield self.env.timeout(r.poll)
+            self.flush_writes(st)
             pod = st.pod
             if pod is None or not pod.serving or (not r.same_node and self.env.now < revalidate):
                 continue
@@ -723,6 +921,7 @@ class Simulation:
                 self.record(FaultInjected(self.env.now, n, "mount-restored", "running pods keep the dead mount"))
             return
         st = self.servers[f.server]
+        self.flush_writes(st)
         pod = st.pod
         if pod is None:
             return
@@ -761,6 +960,7 @@ class Simulation:
     def delete_pod(self, st: ServerState, pod: Pod) -> None:
         """§1: app containers stop first; the sidecar gets SIGTERM (ignored by a sh PID 1) and
         SIGKILL at the end of the grace period. The Deployment creates the replacement at once (§2)."""
+        self.flush_writes(st)
         pod.terminating = True
         pod.phase = "Terminating"
         self.record(PodPhase(self.env.now, pod.server, pod.name, "Terminating"))
@@ -874,7 +1074,10 @@ class Simulation:
             role = None if isinstance(w, Deleter | Renamer | WindowsEditor | Reader) else Role.OUTPUT
             for st in self.servers_for(w.servers, role):
                 if isinstance(w, Writer):
-                    env.process(self.writer(i, w, st))
+                    if self.can_batch(w):
+                        self.batch_writer(i, w, st)
+                    else:
+                        env.process(self.writer(i, w, st))
                 elif isinstance(w, WindowsEditor):
                     env.process(self.windows_editor(i, w, st))
                 elif isinstance(w, Reader):
@@ -886,6 +1089,9 @@ class Simulation:
         for p in self.s.probes:
             env.process(self.probe(p))
         env.run(until=self.s.duration)
+        # simpy stops before events at ``duration`` itself: so do the batched writes.
+        for st in self.servers.values():
+            self.flush_writes(st, math.nextafter(self.s.duration, -math.inf))
         self.finish_probes()
         # The trees already hold the outcome of a run still in progress (decided at its start),
         # so the end state is stamped after that run's last record.
@@ -903,20 +1109,9 @@ def simulate(scenario: Scenario) -> Trace:
     return Simulation(scenario).run()
 
 
+def _arrival(bw: BatchedWriter) -> float:
+    return bw.t
+
+
 def _secs(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-def _itemized_paths(lines: Iterable[str]) -> list[str]:
-    """Paths named by itemize lines (``./`` and deletions excluded)."""
-    out = []
-    for line in lines:
-        if line.startswith("*deleting"):
-            continue
-        name = line[12:]
-        if line[1] == "L":
-            name = name.split(" -> ", 1)[0]
-        name = name.rstrip("/")
-        if name and name != ".":
-            out.append(name)
-    return out

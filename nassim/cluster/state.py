@@ -7,6 +7,7 @@ processes that change it live in :mod:`nassim.cluster.processes`.
 from __future__ import annotations
 
 import enum
+import random
 from typing import TYPE_CHECKING
 
 import attrs
@@ -17,9 +18,10 @@ from nassim.tree import Dir, File, FileTree, Volume
 if TYPE_CHECKING:
     import simpy
 
+    from nassim.scenario import Size
     from nassim.topology import Server
 
-__all__ = ["Container", "ContainerKind", "OpenWrite", "Pod", "ServerState", "Side"]
+__all__ = ["BatchedWriter", "Container", "ContainerKind", "OpenWrite", "Pod", "ServerState", "Side"]
 
 
 @attrs.define(eq=False)
@@ -92,6 +94,29 @@ def _subtree(tree: FileTree, path: str) -> list[tuple[str, object]]:
 
 
 @attrs.define(eq=False)
+class BatchedWriter:
+    """A Poisson writer whose writes are applied when someone looks, not one simpy event each.
+
+    Its arrivals depend only on its own random stream, never on the cluster, so
+    they can be drawn ahead: ``t`` is the next arrival (``inf`` once the writer
+    has stopped). The simulation applies every arrival due before anything
+    reads or changes the server (see ``Simulation.flush_writes``).
+    """
+
+    index: int
+    rate: float
+    stop: float | None
+    names: int
+    prefix: str
+    size: Size
+    mode: str
+    who: str
+    rng: random.Random
+    t: float
+    n: int = 0
+
+
+@attrs.define(eq=False)
 class OpenWrite:
     """A file being written: it grows linearly from ``opened`` to ``closes``."""
 
@@ -159,6 +184,7 @@ class ServerState:
     versions: dict[str, int] = attrs.field(factory=dict)
     serving_event: simpy.Event | None = None
     runs: int = 0
+    batched: list[BatchedWriter] = attrs.field(factory=list)  # writers applied lazily (flush_writes)
 
     def touch(self, *paths: str) -> None:
         for p in paths:
