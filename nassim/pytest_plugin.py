@@ -5,7 +5,9 @@ Registered through the ``pytest11`` entry point, so installing nassim is enough.
 Options:
 
 - ``--nassim-backend=NAME``: where :func:`nassim_run` runs scenarios (``sim``,
-  the built-in simulator, by default; ``minikube`` once it exists);
+  the built-in simulator, by default; ``local``; ``minikube``, a live test
+  bed through kubectl, with ``--nassim-kubectl``, ``--nassim-context`` and
+  ``--nassim-windows-root`` for its options);
 - ``--nassim-seed=N``: run every scenario with seed ``N`` (replay a failure
   with another seed, or pin one).
 
@@ -63,7 +65,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--nassim-backend",
         default="sim",
         metavar="NAME",
-        help="where nassim_run runs scenarios: sim (the simulator, default), local (real rsync here)",
+        help="where nassim_run runs scenarios: sim (the simulator, default), local (real rsync here), "
+        "minikube (your live test bed, through kubectl)",
+    )
+    group.addoption(
+        "--nassim-kubectl", default=None, metavar="PATH", help="minikube: the kubectl to run (default: kubectl)"
+    )
+    group.addoption(
+        "--nassim-context", default=None, metavar="NAME", help="minikube: the kube context (default: the current one)"
+    )
+    group.addoption(
+        "--nassim-windows-root",
+        default=None,
+        metavar="DIR",
+        help="minikube: the host folder with one Windows folder per server (C:\\simulator-data); "
+        "default: read the Windows side through each sidecar's /windows-mount",
     )
     group.addoption(
         "--nassim-seed",
@@ -177,6 +193,7 @@ class NassimRunner:
     backend: str
     seed: int | None
     replay_dir: Path
+    options: dict[str, Any] = attrs.field(factory=dict)  # the backend's options (minikube: kubectl, context, ...)
 
     def __call__(self, scenario: Scenario, *, latency_bound: float | None = None) -> NassimResult:
         from nassim.checks import check_invariants
@@ -202,7 +219,7 @@ class NassimRunner:
     def _backend(self) -> Backend:
         from nassim.backends.base import get_backend
 
-        return get_backend(self.backend)
+        return get_backend(self.backend, **self.options)
 
     def _write(self, scenario: Scenario) -> Path:
         """The scenario as YAML ``nassim run`` accepts, named by its content (a rerun overwrites it)."""
@@ -258,7 +275,14 @@ def nassim_seed(pytestconfig: pytest.Config) -> int | None:
 
 @pytest.fixture(scope="session")
 def nassim_run(
-    nassim_backend: str, nassim_seed: int | None, tmp_path_factory: pytest.TempPathFactory
+    nassim_backend: str, nassim_seed: int | None, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[NassimRunner]:
     """``nassim_run(scenario)`` runs a scenario on the chosen backend and returns a :class:`NassimResult`."""
-    yield NassimRunner(nassim_backend, nassim_seed, tmp_path_factory.getbasetemp() / "nassim-replay")
+    options: dict[str, Any] = {}
+    if nassim_backend == "minikube":
+        for flag, key in (("nassim_kubectl", "kubectl"), ("nassim_context", "context"),
+                          ("nassim_windows_root", "windows_root")):
+            value = pytestconfig.getoption(flag)
+            if value is not None:
+                options[key] = value
+    yield NassimRunner(nassim_backend, nassim_seed, tmp_path_factory.getbasetemp() / "nassim-replay", options)

@@ -105,3 +105,30 @@ def test_terminal_output_colours_verdicts_and_piped_output_stays_plain():
 
     table = frame_table(pd.DataFrame({"interval": [5, 30], "p50": [3.25, 16.0]}).set_index("interval"))
     assert [c.header for c in table.columns] == ["interval", "p50"] and table.row_count == 2
+
+
+def test_minikube_options_with_another_backend_are_one_line_and_exit_2():
+    p = _nassim("run", str(ROOT / "sim/scenarios/phase3-validation.yaml"), "--windows-root", "/tmp", "--context", "x")
+    assert p.returncode == 2
+    assert p.stderr.strip() == "nassim: error: --context, --windows-root: only for --backend minikube (got --backend sim)"
+
+
+def test_speed_with_the_simulator_is_one_line_and_exit_2():
+    p = _nassim("run", str(ROOT / "sim/scenarios/phase3-validation.yaml"), "--speed", "30")
+    assert p.returncode == 2
+    assert p.stderr.strip() == (
+        "nassim: error: --speed: the sim backend runs in virtual time; use it with --backend local"
+    )
+
+
+def test_minikube_without_kubectl_is_one_line_and_exit_2(tmp_path):
+    p = _nassim(
+        "run", str(ROOT / "sim/scenarios/phase3-validation.yaml"), "--backend", "minikube",
+        "--kubectl", str(tmp_path / "no-kubectl"),
+    )
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines()[-1] == (
+        f"nassim: error: the minikube backend needs kubectl: '{tmp_path / 'no-kubectl'}' is not on PATH "
+        "(install kubectl, or pass kubectl=PATH)"
+    )
+    assert "Traceback" not in p.stderr

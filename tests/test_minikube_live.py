@@ -299,3 +299,30 @@ def test_pod_delete_restarts_the_pod_and_cleanup_follows_it(tmp_path):
         assert {k: v for k, v in after.items() if k.startswith("windows/")} == win_before
     finally:
         cluster.stop()
+
+
+def test_the_pytest_plugin_runs_a_users_test_on_the_cluster(live, tmp_path):
+    """``pytest --nassim-backend=minikube --nassim-kubectl=... --nassim-windows-root=...``: a user's test
+    gets the minikube backend with those options through the ``nassim_run`` fixture."""
+    values = ROOT / "sim/values-multi-nas.yaml"
+    (tmp_path / "test_user.py").write_text(
+        "from nassim.scenario import NfsToWindowsProbe, Scenario, TopologySpec\n"
+        "from nassim.trace import ProbeResult\n"
+        "\n"
+        "def test_probe(nassim_run, nassim_backend):\n"
+        "    assert nassim_backend == 'minikube'\n"
+        f"    topology = TopologySpec(values={str(values)!r})\n"
+        "    probe = NfsToWindowsProbe(server='nas-output-2', at=2.0, path='user/probe.txt')\n"
+        "    result = nassim_run(Scenario(name='user', duration=60.0, topology=topology, probes=(probe,)))\n"
+        "    assert result.trace.params['backend'] == 'minikube'\n"
+        "    [r] = result.trace.of(ProbeResult)\n"
+        "    assert r.passed, r\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nassim-backend=minikube",
+         f"--nassim-kubectl={live.kubectl}", f"--nassim-windows-root={live.windows_root}", str(tmp_path)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 passed" in p.stdout
+    assert _prefix_paths(live.root) == []
