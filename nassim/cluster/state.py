@@ -1,7 +1,7 @@
 """What the fake cluster holds: volumes, the writes in flight, pods and their containers.
 
 Plain mutable state (the simulation changes it as time passes); the
-processes that change it live in :mod:`nassim.cluster.processes`.
+processes that change it live in :mod:`nassim.cluster.simulation`.
 """
 
 from __future__ import annotations
