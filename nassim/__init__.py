@@ -22,8 +22,8 @@ from nassim.checks import (
     check_no_loss,
 )
 from nassim.cluster import simulate
-from nassim.compare import Comparison, compare
-from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
+from nassim.compare import Comparison, LocalModel, compare
+from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium, SyncCosts
 from nassim.errors import (
     ArgumentError,
     BackendError,
@@ -86,6 +86,7 @@ __all__ = [
     "Finding",
     "Interrupt",
     "LocalBackend",
+    "LocalModel",
     "Medium",
     "NassimError",
     "OwnerSupport",
@@ -101,6 +102,7 @@ __all__ = [
     "SimBackend",
     "SweepError",
     "Symlink",
+    "SyncCosts",
     "Threshold",
     "Topology",
     "TopologyError",

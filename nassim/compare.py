@@ -23,6 +23,20 @@ a wall-clock backend is scheduling noise, and the local backend runs the
 ``windows`` host preset on a plain local folder (so the Windows host's
 re-copies, a loop-freedom finding in the simulator, do not happen there).
 
+**Sim against local.** The local backend is not the world a scenario
+describes: its Windows folder is a local directory whatever the host preset
+says (no 9p mount: case-sensitive, nanosecond mtimes that rsync can set),
+and each rsync run is a real process whose wall time counts ``speed`` times
+(at speed 60, rsync's 25 ms of process start-up are 1.5 s of scenario time,
+and the sidecar's shell loop adds a few more wall milliseconds a cycle).
+Compared with the scenario's own world, the two sides differ by that known
+mismatch (seconds of latency) and the comparison says nothing about the
+model. So when one side is the simulator and the other the local backend,
+:func:`compare` runs the simulator as :class:`LocalModel`: the local
+backend's world at its speed, with rsync's costs calibrated on this machine
+and the loop's overhead measured on a short run (a few wall seconds), and
+says so in its output; ``calibrate=False`` keeps the scenario's world.
+
 The KS p-value treats the latencies as independent draws from continuous
 distributions; they are neither (writes closed in the same sidecar cycle
 share its end, and a deterministic simulator produces ties). Read it as a
@@ -31,7 +45,9 @@ yardstick of how far apart the two samples are, not as a test of significance.
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -39,17 +55,24 @@ from typing import Any
 import attrs
 
 from nassim.backends.base import Backend, get_backend
+from nassim.backends.local import LocalBackend
+from nassim.backends.sim import SimBackend
 from nassim.checks import Verdict
+from nassim.cluster import simulate
+from nassim.costs import Calibration, CostModel, SyncCosts
+from nassim.costs import calibrate as calibrate_rsync
 from nassim.errors import ArgumentError
 from nassim.metrics import LatencySummary, write_fates
 from nassim.report import Check, Report, build_report
+from nassim.rsync import RsyncStats
 from nassim.scenario import Scenario
-from nassim.trace import Trace, WriteClosed
+from nassim.trace import RsyncRun, Trace, WriteClosed
 
 __all__ = [
     "QUANTILES",
     "Comparison",
     "KSTest",
+    "LocalModel",
     "Side",
     "compare",
     "compare_traces",
@@ -148,6 +171,135 @@ def ks_2samp(a: Sequence[float], b: Sequence[float]) -> KSTest:
 
 
 # ---------------------------------------------------------------------------
+# The simulator as a model of the local backend
+
+
+@attrs.frozen
+class LocalModel:
+    """The simulator, modelling the local backend at ``speed``: a :class:`~nassim.backends.Backend` (named ``sim``).
+
+    It runs a scenario as the local backend really runs it: the Windows
+    folder is a local directory (:meth:`scenario`), and the runs take what
+    ``costs`` says (:class:`~nassim.costs.SyncCosts`): a local-disk model of
+    the real rsync, times ``speed``, and the sidecar loop's own overhead.
+    :meth:`calibrate` measures both on this machine.
+
+    >>> model = LocalModel.calibrate(scenario, speed=60)   # doctest: +SKIP
+    >>> compare(scenario, (model, "local"), speed=60)      # doctest: +SKIP
+    """
+
+    speed: float
+    costs: SyncCosts
+    #: The fit of rsync's costs the model was built from (wall seconds, before scaling), if any.
+    calibration: Calibration | None = attrs.field(default=None, eq=False, repr=False)
+    #: Sidecar cycles the loop overhead was measured over (0: not measured).
+    cycles: int = 0
+
+    name = "sim"  # not a field: the Backend protocol's name
+
+    @classmethod
+    def calibrate(
+        cls,
+        scenario: Scenario,
+        speed: float = 60.0,
+        *,
+        rsync: str = "rsync",
+        cycles: int = 6,
+        calibration: Calibration | None = None,
+        local: LocalBackend | None = None,
+    ) -> LocalModel:
+        """Measure the local backend's world on this machine (a few wall seconds).
+
+        1. rsync's costs: :func:`nassim.costs.calibrate` (or ``calibration``),
+           scaled by ``speed``. An init container is rsync itself: it pays the
+           whole process (``startup_s``). The simulator starts a sidecar's run
+           where rsync lists the source, so the sidecar's model has no start-up:
+           the process start before the listing and its exit after the last
+           write belong to the loop (step 2).
+        2. The loop: ``scenario`` runs for about ``cycles`` sidecar cycles on
+           the local backend (``local``, or one with this ``speed`` and
+           ``rsync``), with its workloads but another seed, and without faults
+           or probes. A cycle lasts ``interval + F``; ``loop_s`` is the mean
+           ``F`` less what the model charges for the cycle's run. It holds
+           rsync's process start and exit (its parent polls for the receiver's
+           exit every 20 ms: ``wait_process_with_flush`` in rsync's main.c),
+           the shell's ``date``, ``awk`` and ``sleep``, and the time the
+           backend's own threads (writing, polling and reading back files on
+           the same cores) take from them: the machine as loaded as it is now,
+           by this scenario. Measured idle, the loop comes out ~0.5 s shorter
+           at speed 60 on a 2-core machine.
+        """
+        if local is None:
+            local = LocalBackend(speed=speed, rsync=rsync)
+        elif local.speed != speed:
+            raise ArgumentError(f"LocalModel.calibrate: speed {speed:g} but the local backend runs at {local.speed:g}")
+        fit = calibration if calibration is not None else calibrate_rsync(local.rsync)
+        wall = fit.model
+        sidecar = attrs.evolve(wall.scaled(speed), startup_s=0.0)
+        costs = SyncCosts(sidecar=sidecar, init=wall.scaled(speed))
+        overheads = _cycle_overheads(scenario, local, cycles, sidecar)
+        loop = max(statistics.fmean(overheads), 0.0) if overheads else 0.0
+        return cls(speed=float(speed), costs=attrs.evolve(costs, loop_s=loop), calibration=fit, cycles=len(overheads))
+
+    def scenario(self, scenario: Scenario) -> Scenario:
+        """``scenario`` with its Windows folder as the local backend has it: a local directory
+        (case-sensitive, nanosecond mtimes that can be set, owners kept), whatever its host preset."""
+        local_folder = attrs.evolve(
+            scenario.windows, host="linux", case_sensitive=True, can_set_times=True, owners="set",
+            mtime_resolution=1e-9, stat_ms=None, mb_per_s=None,
+        )
+        return attrs.evolve(scenario, windows=local_folder)
+
+    def run(self, scenario: Scenario) -> Trace:
+        trace = simulate(self.scenario(scenario), costs=self.costs)
+        trace.params.update(backend=self.name, models="local", speed=self.speed, loop_s=self.costs.loop_s)
+        return trace
+
+    def describe(self) -> str:
+        """One line: what the model is and the figures it runs with."""
+        parts = [f"sim models the local backend at speed {self.speed:g}: a local-disk Windows folder"]
+        if self.calibration is not None:
+            m = self.calibration.model
+            parts.append(
+                f"rsync's costs calibrated on this machine x {self.speed:g} "
+                f"({m.startup_s * 1e3:.0f} ms start-up, {m.dst.create_s * 1e6:.0f} us a file)"
+            )
+        if self.cycles:
+            parts.append(f"sidecar loop {self.costs.loop_s:.2f} s a cycle (measured over {self.cycles} cycles)")
+        return "; ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"LocalModel(speed={self.speed:g}, loop_s={self.costs.loop_s:.3g})"
+
+
+def _cycle_overheads(scenario: Scenario, local: LocalBackend, cycles: int, sidecar: CostModel) -> list[float]:
+    """Per sidecar cycle of a short local run of ``scenario`` (its workloads, another seed; no
+    faults or probes): the seconds the cycle took beyond its interval and beyond what
+    ``sidecar`` (a cost model) charges for what its run did."""
+    topo = scenario.load_topology()
+    sidecars = {s.name: s.sidecar for s in topo if s.sidecar is not None}
+    if not sidecars or cycles < 1:
+        return []
+    c = scenario.cluster
+    # Pods start, pull, run the init copy and start the sidecar in some seconds; then the cycles.
+    warmup = c.schedule_delay + c.image_pull + 2 * c.container_start + 10.0
+    short = attrs.evolve(
+        scenario, seed=scenario.seed + 1, faults=(), probes=(), expect_findings=(),
+        duration=warmup + (cycles + 0.5) * max(sc.interval for sc in sidecars.values()),
+    )
+    trace = local.run(short)
+    out: list[float] = []
+    for server, sc in sidecars.items():
+        runs = [r for r in trace.of(RsyncRun) if r.server == server and r.container == sc.name]
+        for a, b in itertools.pairwise(runs):
+            did = RsyncStats(scanned=a.scanned, dst_stat=a.scanned, transferred=a.transferred, bytes=a.bytes,
+                             deleted=a.deleted)
+            modelled = sidecar.seconds(did)
+            out.append(b.t - a.t - sc.interval - modelled)
+    return out
+
+
+# ---------------------------------------------------------------------------
 # The comparison
 
 
@@ -212,6 +364,8 @@ class Comparison:
     first: Side
     second: Side
     ks: KSTest
+    #: What a side models, when it is not the scenario's own world (:class:`LocalModel`), else "".
+    note: str = ""
 
     @property
     def sides(self) -> tuple[Side, Side]:
@@ -262,6 +416,7 @@ class Comparison:
             "scenario": self.scenario,
             "duration": self.duration,
             "backends": [self.first.label, self.second.label],
+            "note": self.note,
             "agree": self.agree,
             "latency": {
                 name: {
@@ -291,6 +446,8 @@ class Comparison:
         out = [f"nassim compare: {self.scenario} ({self.duration:g} s of scenario time), {a.label} vs {b.label}"]
         seeds = f"seed {a.seed}" if a.seed == b.seed else f"seeds {a.seed} and {b.seed}"
         out.append(f"  {seeds}; writes closed on NFS: {a.writes} and {b.writes}")
+        if self.note:
+            out.append(f"  {self.note}")
         out.append("")
         out.append("Latency, NFS close -> on Windows (s)")
         out.append(line("", a.label, b.label, f"{b.label} - {a.label}" if a.label != b.label else "difference"))
@@ -377,6 +534,7 @@ def compare(
     seeds: Sequence[int | None] | None = None,
     speed: float | None = None,
     latency_bound: float | None = None,
+    calibrate: bool = True,
 ) -> Comparison:
     """Run ``scenario`` on two backends, one after the other, and compare what they did.
 
@@ -386,6 +544,13 @@ def compare(
     seconds per wall second for the named backends that run in wall time
     (every one but ``sim``; objects keep their own). ``latency_bound`` replaces
     the analytic bound in the latency invariant on both sides.
+
+    ``calibrate``: when one side is the simulator (``"sim"`` or a
+    :class:`~nassim.backends.SimBackend`) and the other the local backend,
+    the simulator runs as :class:`LocalModel` calibrated on this machine for
+    the local backend's speed (a few wall seconds more; see the module's
+    notes), and :attr:`Comparison.note` says so. ``False`` keeps the
+    scenario's own world on the simulator's side.
 
     Every name is resolved before anything runs, so a typo fails at once with a
     :class:`~nassim.errors.BackendError`; a backend that cannot run the
@@ -402,6 +567,14 @@ def compare(
             built.append(get_backend(b, **options))
         else:
             built.append(b)
+    note = ""
+    sims = [i for i, b in enumerate(built) if isinstance(b, SimBackend)]
+    locals_ = [b for b in built if isinstance(b, LocalBackend)]
+    if calibrate and len(sims) == 1 and len(locals_) == 1:
+        local = locals_[0]
+        model = LocalModel.calibrate(scenario, local.speed, local=local)
+        built[sims[0]] = model
+        note = model.describe()
     runs = [scenario if seed is None else attrs.evolve(scenario, seed=seed) for seed in (seeds or (None, None))]
     traces = [backend.run(s) for backend, s in zip(built, runs)]
     names = [b.name for b in built]
@@ -411,7 +584,8 @@ def compare(
             labels = [f"{n} seed {s.seed}" for n, s in zip(names, runs)]
         else:
             labels = [f"{n} #{k + 1}" for k, n in enumerate(names)]
-    return compare_traces(scenario, traces, labels, latency_bound=latency_bound)
+    c = compare_traces(scenario, traces, labels, latency_bound=latency_bound)
+    return attrs.evolve(c, note=note) if note else c
 
 
 # ---------------------------------------------------------------------------

@@ -190,10 +190,15 @@ def test_sim_against_local_on_a_short_scenario():
     10) and each earlier one 2 s more, so losing half of them needs the sidecar to make no
     progress for about 3 wall seconds: a stalled machine, not noise. Hence the tolerance of half
     the writes. Verdicts are compared by name only: whether a probe passes is a matter of timing.
+    (tests/test_agreement.py holds the two to figures, on the phase-3 scenario.)
     """
     c = compare(SHORT, ("sim", "local"), speed=10)
     sim, local = c.sides
     assert (sim.label, local.label) == ("sim", "local")
+    # The simulator's side models the local backend (a local folder, costs calibrated here x 10).
+    assert c.note.startswith("sim models the local backend at speed 10: a local-disk Windows folder; ")
+    assert c.note in c.render().splitlines()[2]
+    assert c.to_json()["note"] == c.note
     assert sim.writes == local.writes >= 5
     assert c.same_writes
     assert sim.latency.count == sim.writes

@@ -25,7 +25,7 @@ import simpy
 
 from nassim import rsync
 from nassim.cluster.state import BatchedWriter, Container, ContainerKind, OpenWrite, Pod, ServerState, Side
-from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium
+from nassim.costs import LOCAL_DISK, NINEP_WINDOWS, CostModel, Medium, SyncCosts
 from nassim.rsync import Interrupt, RsyncResult
 from nassim.scenario import (
     ContainerKill,
@@ -123,6 +123,7 @@ class Simulation:
         topology: Topology | None = None,
         summary: bool = False,
         batch_writes: bool = True,
+        costs: SyncCosts | None = None,
     ) -> None:
         """``summary=True`` keeps per-write facts out of the trace (no WriteOpened, WriteClosed
         or FileSynced records) and measures each write's latency as it happens into
@@ -130,7 +131,12 @@ class Simulation:
 
         ``batch_writes=False`` gives every write of a Poisson writer its own simpy event;
         by default such writers are applied in batches when something looks at their
-        server, with the same trace (:attr:`batched_events` counts the events saved)."""
+        server, with the same trace (:attr:`batched_events` counts the events saved).
+
+        ``costs`` prices the runs instead of the scenario's Windows host (which
+        implies local disk to its medium and back, :func:`windows_volume`), and adds
+        its ``loop_s`` to every sidecar cycle: :class:`nassim.costs.SyncCosts`, e.g.
+        the local backend's folders at its speed (:class:`nassim.compare.LocalModel`)."""
         self.s = scenario
         self.summary = summary
         self.batch_writes = batch_writes
@@ -144,8 +150,9 @@ class Simulation:
         self.trace = Trace(seed=scenario.seed, params={"scenario": scenario.name, "summary": summary})
         self.start_ns = scenario.start_ns
         self.win_volume, self.win_medium = windows_volume(scenario)
-        self.sidecar_cost = CostModel(src=LOCAL_DISK, dst=self.win_medium)
-        self.init_cost = CostModel(src=self.win_medium, dst=LOCAL_DISK)
+        self.costs = costs if costs is not None else SyncCosts.between(self.win_medium, LOCAL_DISK)
+        self.sidecar_cost = self.costs.sidecar
+        self.init_cost = self.costs.init
         self.cpu_cost = CostModel(src=LOCAL_DISK, dst=LOCAL_DISK)
         self.mount_up: dict[str, bool] = {}
         self.mount_epoch: dict[str, int] = {}
@@ -387,7 +394,7 @@ class Simulation:
             else:
                 line = f"[{self.clock()}] Sync {where} failed (rsync exit {result.exit_code})"
             self.record(LogLine(self.env.now, pod.server, pod.name, c.name, line))
-            yield self.env.timeout(sidecar.interval)
+            yield self.env.timeout(sidecar.interval + self.costs.loop_s)
 
     def sidecar_run(
         self, st: ServerState, pod: Pod, c: Container, full: bool, sidecar: Sidecar
@@ -1104,9 +1111,9 @@ class Simulation:
         return self.trace
 
 
-def simulate(scenario: Scenario) -> Trace:
-    """Run ``scenario`` on the built-in simulator and return its trace."""
-    return Simulation(scenario).run()
+def simulate(scenario: Scenario, *, costs: SyncCosts | None = None) -> Trace:
+    """Run ``scenario`` on the built-in simulator and return its trace (``costs``: see :class:`Simulation`)."""
+    return Simulation(scenario, costs=costs).run()
 
 
 def _arrival(bw: BatchedWriter) -> float:
