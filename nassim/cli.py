@@ -137,6 +137,13 @@ Backends (--backends A,B; the same one twice runs it twice):
   local   real folders, the real rsync and sh loops on this machine, in wall
           time scaled by --speed (a 600 s scenario takes 10 s at speed 60)
 
+When one side is sim and the other local, the simulator models what the
+local backend really is: a local-disk Windows folder, rsync's costs
+calibrated against the real binary on this machine times --speed, and the
+sidecar loop's own overhead measured on a short local run (a few wall
+seconds more; the report's third line says so). Otherwise the sim side runs
+the scenario as written.
+
 \b
 Shown for each backend, and the difference (second minus first):
   latency, NFS close -> on Windows: count, p50, p90, p99, max, and the writes

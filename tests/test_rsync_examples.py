@@ -147,6 +147,25 @@ def test_ignore_existing_keeps_file_where_source_has_dir(args: list[str]) -> Non
     assert real.dst is not None and isinstance(real.dst.get("d"), File)
 
 
+@pytest.mark.parametrize(
+    ("entries", "warnings"),
+    [
+        ({"d/x": Dir(T0), "d/y": Dir(T0)}, 1),  # two empty subdirectories: the generator stays in d
+        ({"d/x": Dir(T0), "d/x/g": f(b"g"), "d/y": Dir(T0)}, 2),  # back to d after x's contents
+        ({"d/x": Dir(T0), "d/x/z": Dir(T0), "d/x/z/g": f(b"g")}, 1),  # never back to d
+        ({"d/A": f(b"a"), "d/B_c": Dir(T0), "d/B_c/a": f(b"b"), "d/a": f(b"c"), "d/b": Dir(T0)}, 2),
+    ],
+)
+def test_ignore_existing_dry_run_asks_for_the_acl_each_time_it_comes_back(entries, warnings) -> None:
+    """Without -p, the generator asks for the default ACL of a file-blocked directory whenever it
+    comes back to that directory; a dry run walks pretend-new subdirectories in between."""
+    src = tree({"d": Dir(T0), **entries})
+    dst = tree({"d": f(b"old")})
+    stages = assert_agrees(src, dst, ["-rt", "--ignore-existing"])
+    dry = stage(stages, "dry run").real
+    assert sum("default_perms_for_dir" in e for e in dry.errors) == warnings
+
+
 def test_ignore_existing_and_empty_source_dir_stamps_the_file_with_the_dir_time() -> None:
     """The end-of-run directory touch-up goes by path: the file in the dir's place gets its mtime."""
     src = tree({"d": Dir(T0 + 7 * S)})

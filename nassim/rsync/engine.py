@@ -566,19 +566,25 @@ class _Run:
             self.error(f'rsync: [generator] opendir "{self.full(rel)}" failed: Not a directory (20)')
             self.io_error = True  # and so later directories are not cleaned (§6)
         names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
-        if names and not o.perms:
-            # Without -p the generator asks for the parent's default ACL, which fails here;
-            # rsync reports it and falls back on the umask (not an error).
-            self.errors.append(
-                f"default_perms_for_dir: sys_acl_get_file({rel}, ACL_TYPE_DEFAULT): "
-                "Permission denied, falling back on umask"
-            )
+        # Without -p the generator asks for the parent's default ACL, which fails here; rsync
+        # reports it and falls back on the umask (not an error). It asks again whenever it comes
+        # back to this directory from an entry elsewhere: in a dry run, after the contents of a
+        # pretend-new subdirectory (checked against rsync 3.5.0).
+        ask = not o.perms
         for n in names:
+            if ask:
+                self.errors.append(
+                    f"default_perms_for_dir: sys_acl_get_file({rel}, ACL_TYPE_DEFAULT): "
+                    "Permission denied, falling back on umask"
+                )
+                ask = False
             child = snode.children[n]
             crel = _join(rel, n)
             if type(child) is _DirNode:
                 if o.dry_run:
                     self.sync_dir(child, _DirNode(self.now), crel, is_new=True)
+                    inside = any(not self.excluded(crel, m, e) for m, e in child.children.items())
+                    ask = inside and not o.perms
                     continue
                 self.stats["scanned"] += 1
                 self.item("cd+++++++++", crel + "/")
