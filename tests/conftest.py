@@ -27,3 +27,16 @@ def pytest_configure(config: "object") -> None:
     config.addinivalue_line(  # type: ignore[attr-defined]
         "filterwarnings", "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning"
     )
+
+
+def pytest_sessionfinish(session: "object", exitstatus: int) -> None:
+    """In CI (``CI`` set) a skipped test fails the run: every component the tests need is installed
+    there (scripts/test.sh), so a skip would only hide a missing one."""
+    if not os.environ.get("CI"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")  # type: ignore[attr-defined]
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and exitstatus == 0:
+        reporter.write_line("")
+        reporter.write_line(f"nassim CI: {len(skipped)} test(s) skipped; in CI that is a failure", red=True)
+        session.exitstatus = 1  # type: ignore[attr-defined]
