@@ -28,7 +28,6 @@ from nassim.tree import (
     Symlink,
     Volume,
     _DirNode,
-    ordered,
     same_content,
     split_path,
     windows_name_problem,
@@ -112,6 +111,8 @@ class RsyncResult:
 
 
 _MISSING = object()
+
+
 
 
 class _Stop(Exception):
@@ -343,10 +344,10 @@ class _Run:
         visit: dict[str, set[str]] = {}
         changed: set[str] = set()
         for p in paths:
-            steps = _visit_steps(prefix, p)
+            steps, key = _visit_steps(prefix, p)
             if not steps:
                 return  # the root itself changed: look at everything
-            changed.add(steps[-1][0] + "/" + steps[-1][1] if steps[-1][0] else steps[-1][1])
+            changed.add(key)
             for parent, name in steps:
                 got = visit.get(parent)
                 if got is None:
@@ -359,13 +360,14 @@ class _Run:
 
     def set_child(self, d: _DirNode, name: str, value: object) -> None:
         if self.journal is not None:
-            self.journal.append((d, name, d.children.get(name, _MISSING)))
-        d.children[name] = value  # type: ignore[assignment]
+            old = d.get(name)
+            self.journal.append((d, name, _MISSING if old is None else old))
+        d.set(name, value)  # type: ignore[arg-type]
 
     def del_child(self, d: _DirNode, name: str) -> None:
         if self.journal is not None:
-            self.journal.append((d, name, d.children[name]))
-        del d.children[name]
+            self.journal.append((d, name, d.get(name)))
+        d.delete(name)
 
     def set_mtime(self, d: _DirNode, mtime_ns: int) -> None:
         if self.journal is not None:
@@ -378,9 +380,10 @@ class _Run:
             if name is None:
                 d.mtime_ns = old  # type: ignore[assignment]
             elif old is _MISSING:
-                d.children.pop(name, None)
+                if name in d:
+                    d.delete(name)
             else:
-                d.children[name] = old  # type: ignore[assignment]
+                d.set(name, old)  # type: ignore[arg-type]
         self.journal = None
 
     def result(self, dst: FileTree | None) -> RsyncResult:
@@ -424,63 +427,60 @@ class _Run:
         elif is_new:
             self.set_mtime(dnode, self.now)
 
-        schildren = snode.children
         only: Collection[str] | None = None
+        sdirs = snode.dirs
+        candidates: list[str] | None
         if not full and not is_new:
             assert self.visit is not None
             only = self.visit.get(rel, ())
-            dget = dnode.children.get
-            candidates: Iterable[str] = [
-                n
-                for n in only
-                if n in schildren and (dget(n) is not schildren[n] or (not o.links and type(schildren[n]) is Symlink))
-            ]
+            candidates = snode.unshared_among(only, dnode, symlinks=not o.links)
         elif self.fast and not is_new:
-            # An entry the destination shares by identity is the same value: nothing to do
-            # for it whatever the options (but --ignore-times). Skip it without a sort.
-            # Directory nodes are never shared between trees, so they always get their look;
-            # without -l a symlink is reported as skipped on every run, so it needs one too.
-            dget = dnode.children.get
-            if o.links:
-                candidates = [n for n, c in schildren.items() if dget(n) is not c]
-            else:
-                candidates = [n for n, c in schildren.items() if dget(n) is not c or type(c) is Symlink]
-            same = len(schildren) - len(candidates)
+            # A non-directory the destination holds exactly as the source does (same name,
+            # size, mtime and content) needs nothing whatever the options (but
+            # --ignore-times): skip it without a look or a sort. Directories always get
+            # their look; without -l a symlink is reported as skipped on every run, so it
+            # needs one too.
+            candidates, same = snode.unshared(dnode, symlinks=not o.links)
             self.stats["scanned"] += same
             self.stats["dst_stat"] += same
         else:
-            candidates = schildren
-        if not isinstance(candidates, list) or len(candidates) > 1:
-            candidates = ordered(schildren, candidates)
-        names = [n for n in candidates if not self.excluded(rel, n, schildren[n])] if self.filt else candidates
+            candidates = None
+        if candidates is None or len(candidates) > 1:
+            candidates = snode.ordered(candidates)
+        names = [n for n in candidates if not self.excluded(rel, n, n in sdirs)] if self.filt else candidates
         if o.delete is not None and o.delete != "before" and not is_new:
             self.delete_in_dir(snode, dnode, rel, only)
         subdirs: list[str] = []
         for name in names:
-            child = schildren[name]
-            if type(child) is _DirNode:
+            if name in sdirs:
                 subdirs.append(name)
             else:
-                self.sync_entry(name, child, dnode, rel)
+                self.sync_entry(name, snode.get(name), dnode, rel)
+        if (full or is_new) and not o.dry_run and dnode.files_equal(snode):
+            # Share the source's columns: the next run compares this directory in C
+            # (see _DirNode.unshared), and the two trees hold its files once.
+            dnode.share_files(snode)
         for name in subdirs:
-            self.sync_entry(name, schildren[name], dnode, rel, full=full or _join(rel, name) in self.changed)
+            self.sync_entry(name, sdirs[name], dnode, rel, full=full or _join(rel, name) in self.changed)
 
-    def excluded(self, rel: str, name: str, node: object) -> bool:
+    def excluded(self, rel: str, name: str, is_dir: bool) -> bool:
         if not self.filt:
             return False
-        return self.filt(_join(rel, name), type(node) is _DirNode)
+        return self.filt(_join(rel, name), is_dir)
 
-    def lookup(self, dnode: _DirNode, name: str) -> str | None:
-        """The name under which ``name`` exists in ``dnode`` (case-insensitive volumes fold)."""
+    def lookup(self, dnode: _DirNode, name: str) -> tuple[str | None, object]:
+        """The name under which ``name`` exists in ``dnode`` (case-insensitive volumes fold),
+        and what is there (None for nothing)."""
         self.stats["dst_stat"] += 1
-        if name in dnode.children:
-            return name
+        here = dnode.get(name)
+        if here is not None:
+            return name, here
         if not self.vol.case_sensitive:
             folded = name.casefold()
-            for other in dnode.children:
+            for other in dnode.names():
                 if other.casefold() == folded:
-                    return other
-        return None
+                    return other, dnode.get(other)
+        return None, None
 
     def touch_dir(self, dnode: _DirNode) -> None:
         """An entry was created or removed inside ``dnode``: the kernel bumps its mtime."""
@@ -496,7 +496,7 @@ class _Run:
             if not self.same_time(dnode.mtime_ns, mtime) and self.vol.can_set_times:
                 self.set_mtime(dnode, self.stored_time(mtime))
         for dparent, name, mtime in self.path_fixups:
-            f = dparent.children.get(name)
+            f = dparent.get(name)
             if isinstance(f, File | Symlink) and not self.same_time(f.mtime_ns, mtime) and self.vol.can_set_times:
                 self.set_child(dparent, name, attrs.evolve(f, mtime_ns=self.stored_time(mtime)))
 
@@ -505,8 +505,7 @@ class _Run:
     def sync_entry(self, name: str, snode: object, dparent: _DirNode, prel: str, full: bool = True) -> None:
         o = self.o
         rel = _join(prel, name)
-        existing = self.lookup(dparent, name)
-        dcur = dparent.children.get(existing) if existing is not None else None
+        existing, dcur = self.lookup(dparent, name)
         if type(snode) is _DirNode:
             if dcur is None:
                 if o.existing:
@@ -565,7 +564,7 @@ class _Run:
             # delete-after skip paths that are not directories).
             self.error(f'rsync: [generator] opendir "{self.full(rel)}" failed: Not a directory (20)')
             self.io_error = True  # and so later directories are not cleaned (§6)
-        names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
+        names = [n for n in snode.ordered() if not self.excluded(rel, n, snode.isdir(n))]
         if names and not o.perms:
             # Without -p the generator asks for the parent's default ACL, which fails here;
             # rsync reports it and falls back on the umask (not an error).
@@ -574,7 +573,7 @@ class _Run:
                 "Permission denied, falling back on umask"
             )
         for n in names:
-            child = snode.children[n]
+            child = snode.get(n)
             crel = _join(rel, n)
             if type(child) is _DirNode:
                 if o.dry_run:
@@ -618,7 +617,7 @@ class _Run:
 
     def make_room(self, dparent: _DirNode, existing: str, rel: str, what: str) -> bool:
         """§8: remove a directory standing where a non-directory must go."""
-        dnode = dparent.children[existing]
+        dnode = dparent.get(existing)
         assert type(dnode) is _DirNode
         if self.o.delete is not None:
             ok = self.delete_dir_contents(dnode, _join(rel.rpartition("/")[0], existing), recurse=True)
@@ -845,7 +844,7 @@ class _Run:
             self.o.inplace
             and existing == name
             and isinstance(entry, File)
-            and isinstance(dparent.children.get(name), File)
+            and isinstance(dparent.get(name), File)
         )
         if existing is not None and existing != name:
             self.del_child(dparent, existing)
@@ -863,17 +862,17 @@ class _Run:
             self._delete_pass(src_root, dst_root, "")
             return
         name = self.o.source_name
-        top = dst_root.children.get(name)
-        if type(top) is _DirNode:
+        top = dst_root.dirs.get(name)
+        if top is not None:
             self._delete_pass(src_root, top, name)
 
     def _delete_pass(self, snode: _DirNode, dnode: _DirNode, rel: str) -> None:
-        names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
+        names = [n for n in snode.ordered() if not self.excluded(rel, n, snode.isdir(n))]
         self.delete_in_dir(snode, dnode, rel)
         for n in names:
-            schild = snode.children[n]
-            dchild = dnode.children.get(n)
-            if type(schild) is _DirNode and type(dchild) is _DirNode:
+            schild = snode.dirs.get(n)
+            dchild = dnode.dirs.get(n)
+            if schild is not None and dchild is not None:
                 self._delete_pass(schild, dchild, _join(rel, n))
 
     def skip_deletion_for_io_error(self) -> None:
@@ -891,11 +890,16 @@ class _Run:
             # cleaned any more; the first skip says so.
             self.skip_deletion_for_io_error()
             return
-        sch, dch = snode.children, dnode.children
-        pool: Iterable[str] = dch if only is None else [n for n in only if n in dch]
+        pool: Iterable[str] = dnode.names() if only is None else [n for n in only if n in dnode]
         # Not in the sender's list: absent from the source, or excluded there.
-        extra = [n for n in pool if n not in sch or (self.filt and self.excluded(rel, n, sch[n]))]
-        dnames = [n for n in ordered(dch, extra) if not self.excluded(rel, n, dch[n])]
+        sfiles, sdirs = snode._index, snode.dirs
+        if self.filt:
+            extra = [
+                n for n in pool if (n not in sfiles and n not in sdirs) or self.excluded(rel, n, n in sdirs)
+            ]
+        else:
+            extra = [n for n in pool if n not in sfiles and n not in sdirs]
+        dnames = [n for n in dnode.ordered(extra) if not self.excluded(rel, n, dnode.isdir(n))]
         for n in reversed(dnames):
             if self.o.delete in ("after", "delay"):
                 self.delayed_deletes.append((dnode, n, _join(rel, n)))
@@ -903,7 +907,7 @@ class _Run:
                 self.delete_item(dnode, n, _join(rel, n))
 
     def delete_item(self, dparent: _DirNode, name: str, rel: str) -> None:
-        node = dparent.children.get(name)
+        node = dparent.get(name)
         if node is None:
             return
         if type(node) is _DirNode and not self.delete_dir_contents(node, rel, recurse=True):
@@ -916,7 +920,7 @@ class _Run:
         self.remove_for_delete(dparent, name)
 
     def remove_for_delete(self, dparent: _DirNode, name: str) -> None:
-        if name in dparent.children:
+        if name in dparent:
             self.del_child(dparent, name)
         self.touch_dir(dparent)
 
@@ -926,14 +930,14 @@ class _Run:
         Excluded (protected) children are left in place and make it non-empty;
         the dry run pretends nested ``rmdir`` calls succeed, as rsync does (§6).
         """
-        kids = ordered(dnode.children)
-        listed = [n for n in kids if not self.excluded(rel, n, dnode.children[n])]
+        kids = dnode.ordered()
+        listed = [n for n in kids if not self.excluded(rel, n, dnode.isdir(n))]
         ok = len(listed) == len(kids)
         if listed and not recurse:
             ok = False
         elif listed:
             for n in reversed(listed):
-                child = dnode.children[n]
+                child = dnode.get(n)
                 crel = _join(rel, n)
                 if type(child) is _DirNode:
                     inner = self.delete_dir_contents(child, crel, recurse=True)
@@ -944,7 +948,7 @@ class _Run:
                         self.item("*deleting  ", crel + "/")
                         self.stats["deleted"] += 1
                         continue
-                    if child.children:
+                    if len(child):
                         self.messages.append(f"cannot delete non-empty directory: {crel}")
                         ok = False
                         continue
@@ -957,15 +961,16 @@ class _Run:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _visit_steps(prefix: str, path: str) -> tuple[tuple[str, str], ...]:
-    """(directory, child name) pairs from the transfer root down to ``path``."""
+def _visit_steps(prefix: str, path: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """(directory, child name) pairs from the transfer root down to ``path``, and the
+    path from the transfer root."""
     parts = ((prefix,) if prefix else ()) + split_path(path)
     steps = []
     parent = ""
     for part in parts:
         steps.append((parent, part))
         parent = f"{parent}/{part}" if parent else part
-    return tuple(steps)
+    return tuple(steps), parent
 
 
 def _join(parent: str, name: str) -> str:
