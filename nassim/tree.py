@@ -378,7 +378,11 @@ class _DirNode:
         v = self._items[i]
         if type(v) is File or type(v) is Symlink:
             return v
-        return _file(self._sizes[i], self._mtimes[i], v)
+        f = _new_object(File)  # _file(), inlined: this is hot
+        _set_size(f, self._sizes[i])
+        _set_mtime(f, self._mtimes[i])
+        _set_content(f, v)
+        return f
 
     def __contains__(self, name: str) -> bool:
         return name in self._index or name in self._dirs
@@ -461,7 +465,7 @@ class _DirNode:
         out += self._dirs
         return out, same
 
-    def unshared_among(self, names: Iterable[str], other: _DirNode, *, symlinks: bool) -> list[str]:
+    def unshared_among(self, names: Iterable[str], other: _DirNode, symlinks: bool) -> list[str]:
         """Like ``unshared``, for the given names only (names not here are left out)."""
         dirs, si, oget = self._dirs, self._index, other._index.get
         items, sizes, mtimes = self._items, self._sizes, self._mtimes
@@ -476,10 +480,10 @@ class _DirNode:
             j = oget(n)
             if (
                 j is None
-                or items[i] != oitems[j]
                 or sizes[i] != osizes[j]
                 or mtimes[i] != omtimes[j]
-                or (symlinks and type(items[i]) is Symlink)
+                or ((a := items[i]) is not (b := oitems[j]) and a != b)
+                or (symlinks and type(a) is Symlink)
             ):
                 out.append(n)
         return out

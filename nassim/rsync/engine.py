@@ -8,10 +8,10 @@ cites the section of ``shared/reference/rsync-semantics.md`` it implements.
 
 from __future__ import annotations
 
-import functools
 import random
 import string
 import time
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Literal
 
@@ -204,6 +204,7 @@ class _Run:
         self.interrupt = interrupt
         self.rng = rng
         self.filt: Filter = compile_excludes(opts.excludes)
+        self.filtering = bool(self.filt)  # the filter's __bool__ is a Python call; this is hot
         self.itemized: list[str] = []
         self.messages: list[str] = []
         self.errors: list[str] = []
@@ -236,6 +237,10 @@ class _Run:
         # Non-directories standing where a source directory is (--ignore-existing keeps them).
         self.path_fixups: list[tuple[_DirNode, str, int]] = []
         self.changed_dirs: set[int] = set()
+        if opts.modify_window == 0:
+            self.same_time = self._same_second  # type: ignore[method-assign]
+        self.dir_times = opts.times and not opts.omit_dir_times
+        self.exact_times = vol.can_set_times and vol.mtime_resolution_ns == 1  # stored_time(t) == t
 
     # --- output -----------------------------------------------------------------
 
@@ -258,6 +263,11 @@ class _Run:
         if w > 0:
             return abs(a_ns // 1_000_000_000 - b_ns // 1_000_000_000) <= w
         return a_ns == b_ns
+
+    @staticmethod
+    def _same_second(a_ns: int, b_ns: int) -> bool:
+        """``same_time`` for the default --modify-window=0 (bound per run: it is hot)."""
+        return a_ns // 1_000_000_000 == b_ns // 1_000_000_000
 
     def stored_time(self, src_mtime: int) -> int:
         """The mtime an item ends with when rsync sets it to ``src_mtime``."""
@@ -341,20 +351,19 @@ class _Run:
     def set_changed(self, paths: Iterable[str]) -> None:
         """Restrict the run to ``paths`` and their parents (see :func:`run`)."""
         prefix = "" if self.o.copies_contents else self.o.source_name
-        visit: dict[str, set[str]] = {}
+        visit: defaultdict[str, set[str]] = defaultdict(set)
         changed: set[str] = set()
+        steps_of = _steps_cache.get(prefix)
+        if steps_of is None:
+            steps_of = _steps_cache[prefix] = _StepsCache(prefix)
         for p in paths:
-            steps, key = _visit_steps(prefix, p)
+            steps, key = steps_of[p]
             if not steps:
                 return  # the root itself changed: look at everything
             changed.add(key)
             for parent, name in steps:
-                got = visit.get(parent)
-                if got is None:
-                    visit[parent] = {name}
-                else:
-                    got.add(name)
-        self.visit, self.changed = visit, changed
+                visit[parent].add(name)
+        self.visit, self.changed = dict(visit), changed
 
     # --- mutations (journaled in a dry run) ------------------------------------------
 
@@ -414,26 +423,26 @@ class _Run:
         deletions, files, then subdirectories. ``full=False`` (the incremental
         path) looks only at the children named in ``self.visit``."""
         o = self.o
-        self.stats["scanned"] += 1
-        shown = rel + "/" if rel else "./"
+        stats = self.stats
+        stats["scanned"] += 1
         if is_new:
-            self.item("cd+++++++++", shown)
-            self.stats["created_dirs"] += 1
-        elif o.times and not o.omit_dir_times and not self.same_time(dnode.mtime_ns, snode.mtime_ns):
-            self.item(".d..t......", shown)
-            self.stats["attr_updates"] += 1
-        if o.times and not o.omit_dir_times:
+            self.item("cd+++++++++", rel + "/" if rel else "./")
+            stats["created_dirs"] += 1
+        elif self.dir_times and not self.same_time(dnode.mtime_ns, snode.mtime_ns):
+            self.item(".d..t......", rel + "/" if rel else "./")
+            stats["attr_updates"] += 1
+        if self.dir_times:
             self.dir_fixups.append((dnode, snode.mtime_ns))
         elif is_new:
             self.set_mtime(dnode, self.now)
 
         only: Collection[str] | None = None
-        sdirs = snode.dirs
+        sdirs = snode._dirs
         candidates: list[str] | None
         if not full and not is_new:
             assert self.visit is not None
             only = self.visit.get(rel, ())
-            candidates = snode.unshared_among(only, dnode, symlinks=not o.links)
+            candidates = snode.unshared_among(only, dnode, not o.links)
         elif self.fast and not is_new:
             # A non-directory the destination holds exactly as the source does (same name,
             # size, mtime and content) needs nothing whatever the options (but
@@ -441,21 +450,31 @@ class _Run:
             # their look; without -l a symlink is reported as skipped on every run, so it
             # needs one too.
             candidates, same = snode.unshared(dnode, symlinks=not o.links)
-            self.stats["scanned"] += same
-            self.stats["dst_stat"] += same
+            stats["scanned"] += same
+            stats["dst_stat"] += same
         else:
             candidates = None
         if candidates is None or len(candidates) > 1:
             candidates = snode.ordered(candidates)
-        names = [n for n in candidates if not self.excluded(rel, n, n in sdirs)] if self.filt else candidates
+        names = [n for n in candidates if not self.excluded(rel, n, n in sdirs)] if self.filtering else candidates
         if o.delete is not None and o.delete != "before" and not is_new:
             self.delete_in_dir(snode, dnode, rel, only)
         subdirs: list[str] = []
+        sget, dget, plain = snode.get, dnode.get, self.vol.case_sensitive
         for name in names:
             if name in sdirs:
                 subdirs.append(name)
+                continue
+            child = sget(name)
+            if type(child) is File and plain:
+                # sync_entry() for a file on a case-sensitive volume, inlined: this loop is hot.
+                stats["dst_stat"] += 1
+                stats["scanned"] += 1
+                dcur = dget(name)
+                crel = f"{rel}/{name}" if rel else name
+                self.sync_file(name, child, dnode, crel, None if dcur is None else name, dcur)
             else:
-                self.sync_entry(name, snode.get(name), dnode, rel)
+                self.sync_entry(name, child, dnode, rel)
         if (full or is_new) and not o.dry_run and dnode.files_equal(snode):
             # Share the source's columns: the next run compares this directory in C
             # (see _DirNode.unshared), and the two trees hold its files once.
@@ -464,22 +483,17 @@ class _Run:
             self.sync_entry(name, sdirs[name], dnode, rel, full=full or _join(rel, name) in self.changed)
 
     def excluded(self, rel: str, name: str, is_dir: bool) -> bool:
-        if not self.filt:
+        if not self.filtering:
             return False
         return self.filt(_join(rel, name), is_dir)
 
-    def lookup(self, dnode: _DirNode, name: str) -> tuple[str | None, object]:
-        """The name under which ``name`` exists in ``dnode`` (case-insensitive volumes fold),
-        and what is there (None for nothing)."""
-        self.stats["dst_stat"] += 1
-        here = dnode.get(name)
-        if here is not None:
-            return name, here
-        if not self.vol.case_sensitive:
-            folded = name.casefold()
-            for other in dnode.names():
-                if other.casefold() == folded:
-                    return other, dnode.get(other)
+    def folded(self, dnode: _DirNode, name: str) -> tuple[str | None, object]:
+        """The name under which ``name`` exists in ``dnode`` when case folds (a
+        case-insensitive volume), and what is there; (None, None) for nothing."""
+        folded = name.casefold()
+        for other in dnode.names():
+            if other.casefold() == folded:
+                return other, dnode.get(other)
         return None, None
 
     def touch_dir(self, dnode: _DirNode) -> None:
@@ -492,8 +506,9 @@ class _Run:
         # differs by the quick-check rule (§4): an untouched dir whose mtime is "equal"
         # within the window keeps its own sub-second ns; one whose mtime a create or
         # delete bumped gets the source mtime with full ns.
+        same_time, can_set = self.same_time, self.vol.can_set_times
         for dnode, mtime in self.dir_fixups:
-            if not self.same_time(dnode.mtime_ns, mtime) and self.vol.can_set_times:
+            if not same_time(dnode.mtime_ns, mtime) and can_set:
                 self.set_mtime(dnode, self.stored_time(mtime))
         for dparent, name, mtime in self.path_fixups:
             f = dparent.get(name)
@@ -504,8 +519,14 @@ class _Run:
 
     def sync_entry(self, name: str, snode: object, dparent: _DirNode, prel: str, full: bool = True) -> None:
         o = self.o
-        rel = _join(prel, name)
-        existing, dcur = self.lookup(dparent, name)
+        rel = f"{prel}/{name}" if prel else name
+        self.stats["dst_stat"] += 1
+        existing: str | None = name
+        dcur: object = dparent._dirs.get(name) if type(snode) is _DirNode else None
+        if dcur is None:
+            dcur = dparent.get(name)
+            if dcur is None:
+                existing, dcur = (None, None) if self.vol.case_sensitive else self.folded(dparent, name)
         if type(snode) is _DirNode:
             if dcur is None:
                 if o.existing:
@@ -700,7 +721,7 @@ class _Run:
         assert isinstance(dcur, File)
         if o.update and (s.mtime_ns // 10**9) - (dcur.mtime_ns // 10**9) < o.modify_window:
             return  # §5: the destination is newer
-        if self.unchanged(s, dcur):
+        if s.size == dcur.size and self.unchanged(s, dcur):
             tflag = o.times and not self.same_time(dcur.mtime_ns, s.mtime_ns)
             if tflag:
                 self.item(".f..t......", rel)
@@ -774,10 +795,12 @@ class _Run:
             return
         if self.interrupt is not None and self.stats["transferred"] >= self.interrupt.after_transfers:
             self.interrupted_transfer(name, data, dparent, rel, existing, old)
-        self.item(">f" + flags, rel)
-        self.stats["transferred"] += 1
-        self.stats["bytes"] += data.size
-        mtime = self.file_time(s)
+        self.itemized.append(f">f{flags} {rel}")
+        stats = self.stats
+        stats["transferred"] += 1
+        stats["bytes"] += data.size
+        # §12: the destination gets the scan-time mtime even if the data read later was newer.
+        mtime = (s.mtime_ns if self.exact_times else self.stored_time(s.mtime_ns)) if o.times else self.now
         if self.vol.owners is OwnerSupport.FAIL and (o.owner or o.group):
             # §13: chown fails on the temp file; the rest of its attributes are skipped.
             self.error(
@@ -785,9 +808,9 @@ class _Run:
             )
             mtime = self.now
         self.transfers.append(Transfer(rel, data.size, data.content, mtime, self.progress()))
-        # Sharing the source's entry when nothing differs lets later runs skip it by identity.
-        same = data is s and mtime == s.mtime_ns
-        self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
+        if not o.dry_run:
+            same = data is s and mtime == s.mtime_ns
+            self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
 
     def progress(self) -> RsyncStats:
         """The run's counts so far (positional: this runs once per transferred file)."""
@@ -801,10 +824,6 @@ class _Run:
             s["created_dirs"],
             s["attr_updates"],
         )
-
-    def file_time(self, s: File) -> int:
-        # §12: the destination gets the scan-time mtime even if the data read later was newer.
-        return self.stored_time(s.mtime_ns) if self.o.times else self.now
 
     def interrupted_transfer(
         self, name: str, data: File, dparent: _DirNode, rel: str, existing: str | None, old: File | None
@@ -893,7 +912,7 @@ class _Run:
         pool: Iterable[str] = dnode.names() if only is None else [n for n in only if n in dnode]
         # Not in the sender's list: absent from the source, or excluded there.
         sfiles, sdirs = snode._index, snode.dirs
-        if self.filt:
+        if self.filtering:
             extra = [
                 n for n in pool if (n not in sfiles and n not in sdirs) or self.excluded(rel, n, n in sdirs)
             ]
@@ -960,7 +979,24 @@ class _Run:
         return ok
 
 
-@functools.lru_cache(maxsize=1 << 16)
+class _StepsCache(dict[str, tuple[tuple[tuple[str, str], ...], str]]):
+    """path -> _visit_steps(prefix, path), bounded (a plain dict: faster than lru_cache,
+    and set_changed looks up every changed path of every incremental run)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, path: str) -> tuple[tuple[tuple[str, str], ...], str]:
+        if len(self) >= 1 << 16:
+            self.clear()
+        got = self[path] = _visit_steps(self.prefix, path)
+        return got
+
+
+_steps_cache: dict[str, _StepsCache] = {}
+
+
 def _visit_steps(prefix: str, path: str) -> tuple[tuple[tuple[str, str], ...], str]:
     """(directory, child name) pairs from the transfer root down to ``path``, and the
     path from the transfer root."""
