@@ -439,10 +439,14 @@ class _Run:
         only: Collection[str] | None = None
         sdirs = snode._dirs
         candidates: list[str] | None
-        if not full and not is_new:
+        # The incremental path skips, in the loop below, a named child that the
+        # destination holds exactly as the source does (as a full run would, see unshared).
+        skip_same = not full and not is_new
+        if skip_same:
             assert self.visit is not None
             only = self.visit.get(rel, ())
-            candidates = snode.unshared_among(only, dnode, not o.links)
+            sfiles = snode._index
+            candidates = [n for n in only if n in sfiles or n in sdirs]
         elif self.fast and not is_new:
             # A non-directory the destination holds exactly as the source does (same name,
             # size, mtime and content) needs nothing whatever the options (but
@@ -466,11 +470,24 @@ class _Run:
                 subdirs.append(name)
                 continue
             child = sget(name)
+            if skip_same:
+                dcur = dget(name)
+                if type(child) is File:
+                    if (
+                        type(dcur) is File
+                        and child.size == dcur.size
+                        and child.mtime_ns == dcur.mtime_ns
+                        and child.content == dcur.content
+                    ):
+                        continue
+                elif child == dcur and o.links:
+                    continue
             if type(child) is File and plain:
                 # sync_entry() for a file on a case-sensitive volume, inlined: this loop is hot.
                 stats["dst_stat"] += 1
                 stats["scanned"] += 1
-                dcur = dget(name)
+                if not skip_same:
+                    dcur = dget(name)
                 crel = f"{rel}/{name}" if rel else name
                 self.sync_file(name, child, dnode, crel, None if dcur is None else name, dcur)
             else:
