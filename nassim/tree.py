@@ -300,28 +300,19 @@ def _file(size: int, mtime_ns: int, content: object) -> File:
     return f
 
 
-def _differing_slots(
-    items: list[object],
-    oitems: list[object],
-    sizes: array[int],
-    osizes: array[int],
-    mtimes: array[int],
-    omtimes: array[int],
-) -> set[int]:
+def _differing_slots(items: list[object], oitems: list[object], ints: array[int], oints: array[int]) -> set[int]:
     """Slots where two directories' columns (of the same length) differ, found in C:
     list and array equality first, then the differing items by ``map``, and the
-    differing ints by XOR-ing each array's bytes as one big int."""
+    differing ints by XOR-ing the arrays' bytes as big ints."""
     out: set[int] = set()
     if items is not oitems and items != oitems:
         out.update(compress(range(len(items)), map(ne, items, oitems)))
-    for a, b in ((sizes, osizes), (mtimes, omtimes)):
-        if a is b or a == b:
-            continue
-        x = int.from_bytes(a.tobytes(), "little") ^ int.from_bytes(b.tobytes(), "little")
+    if ints is not oints and ints != oints:
+        x = int.from_bytes(ints.tobytes(), "little") ^ int.from_bytes(oints.tobytes(), "little")
         while x:
-            i = (x.bit_length() - 1) >> 6  # the highest differing slot (8 bytes a slot)
+            i = (x.bit_length() - 1) >> 7  # the highest differing slot (two 8-byte ints a slot)
             out.add(i)
-            x &= (1 << (i << 6)) - 1
+            x &= (1 << (i << 7)) - 1
     return out
 
 
@@ -343,7 +334,8 @@ class _DirNode:
     Memory is the point (issue 2: at most 200 bytes per file at 1M entries). A
     file is not kept as a File object (56 bytes and three int objects) but as a
     slot in per-directory columns: ``_index`` maps its name to the slot,
-    ``_sizes`` and ``_mtimes`` hold size and mtime as machine ints, ``_items``
+    ``_ints`` holds its size and mtime as machine ints (at ``2 * slot`` and
+    ``2 * slot + 1``: one buffer, so a look at a file touches less memory), ``_items``
     the content. An ``_items`` slot holding a File or Symlink is that entry
     itself (a symlink, or a file whose size or mtime needs more than 64 bits),
     with zeros in the int columns; a deleted slot is a hole (None, zeros) that
@@ -357,15 +349,14 @@ class _DirNode:
     what keeps a no-change rsync run over a large tree cheap (see ``unshared``).
     """
 
-    __slots__ = ("_dirs", "_index", "_items", "_mtimes", "_shared", "_sizes", "mtime_ns")
+    __slots__ = ("_dirs", "_index", "_ints", "_items", "_shared", "mtime_ns")
 
     def __init__(self, mtime_ns: int) -> None:
         self.mtime_ns = mtime_ns
         self._dirs: dict[str, _DirNode] = {}
         self._index = _NO_INDEX
         self._items = _NO_ITEMS
-        self._sizes = _NO_INTS
-        self._mtimes = _NO_INTS
+        self._ints = _NO_INTS
         self._shared = _SHARED_INDEX | _SHARED_COLUMNS
 
     # reading -------------------------------------------------------------------
@@ -379,8 +370,9 @@ class _DirNode:
         if type(v) is File or type(v) is Symlink:
             return v
         f = _new_object(File)  # _file(), inlined: this is hot
-        _set_size(f, self._sizes[i])
-        _set_mtime(f, self._mtimes[i])
+        ints = self._ints
+        _set_size(f, ints[2 * i])
+        _set_mtime(f, ints[2 * i + 1])
         _set_content(f, v)
         return f
 
@@ -418,10 +410,10 @@ class _DirNode:
 
     def items(self) -> Iterator[tuple[str, Node]]:
         """(name, child) pairs in no particular order."""
-        items, sizes, mtimes = self._items, self._sizes, self._mtimes
+        items, ints = self._items, self._ints
         for name, i in self._index.items():
             v = items[i]
-            yield name, (v if type(v) is File or type(v) is Symlink else _file(sizes[i], mtimes[i], v))
+            yield name, (v if type(v) is File or type(v) is Symlink else _file(ints[2 * i], ints[2 * i + 1], v))
         yield from self._dirs.items()
 
     def unshared(self, other: _DirNode, *, symlinks: bool) -> tuple[list[str], int]:
@@ -431,11 +423,11 @@ class _DirNode:
         Subdirectories are always named, and symlinks too when ``symlinks`` is set.
         """
         si, oi = self._index, other._index
-        items, sizes, mtimes = self._items, self._sizes, self._mtimes
-        oitems, osizes, omtimes = other._items, other._sizes, other._mtimes
+        items, ints = self._items, self._ints
+        oitems, oints = other._items, other._ints
         if (si is oi or si == oi) and len(items) == len(oitems):
             # The same names in the same slots: compare whole columns in C.
-            slots = _differing_slots(items, oitems, sizes, osizes, mtimes, omtimes)
+            slots = _differing_slots(items, oitems, ints, oints)
             if slots:
                 names = list(si)
                 values = list(si.values())
@@ -452,7 +444,10 @@ class _DirNode:
             out = [
                 n
                 for n, i in si.items()
-                if (j := oget(n)) is None or items[i] != oitems[j] or sizes[i] != osizes[j] or mtimes[i] != omtimes[j]
+                if (j := oget(n)) is None
+                or ints[2 * i] != oints[2 * j]
+                or ints[2 * i + 1] != oints[2 * j + 1]
+                or items[i] != oitems[j]
             ]
         same = len(si) - len(out)
         if symlinks:
@@ -468,8 +463,8 @@ class _DirNode:
     def unshared_among(self, names: Iterable[str], other: _DirNode, symlinks: bool) -> list[str]:
         """Like ``unshared``, for the given names only (names not here are left out)."""
         dirs, si, oget = self._dirs, self._index, other._index.get
-        items, sizes, mtimes = self._items, self._sizes, self._mtimes
-        oitems, osizes, omtimes = other._items, other._sizes, other._mtimes
+        items, ints = self._items, self._ints
+        oitems, oints = other._items, other._ints
         out = []
         for n in names:
             i = si.get(n)
@@ -480,8 +475,8 @@ class _DirNode:
             j = oget(n)
             if (
                 j is None
-                or sizes[i] != osizes[j]
-                or mtimes[i] != omtimes[j]
+                or ints[2 * i] != oints[2 * j]
+                or ints[2 * i + 1] != oints[2 * j + 1]
                 or ((a := items[i]) is not (b := oitems[j]) and a != b)
                 or (symlinks and type(a) is Symlink)
             ):
@@ -496,8 +491,8 @@ class _DirNode:
             return False
         return (
             self._items[i] == other._items[j]
-            and self._sizes[i] == other._sizes[j]
-            and self._mtimes[i] == other._mtimes[j]
+            and self._ints[2 * i] == other._ints[2 * j]
+            and self._ints[2 * i + 1] == other._ints[2 * j + 1]
         )
 
     def files_equal(self, other: _DirNode) -> bool:
@@ -505,14 +500,19 @@ class _DirNode:
         si, oi = self._index, other._index
         if len(si) != len(oi):
             return False
-        items, sizes, mtimes = self._items, self._sizes, self._mtimes
-        oitems, osizes, omtimes = other._items, other._sizes, other._mtimes
+        items, ints = self._items, self._ints
+        oitems, oints = other._items, other._ints
         if (si is oi or si == oi) and len(items) == len(oitems):
-            return not _differing_slots(items, oitems, sizes, osizes, mtimes, omtimes)
+            return not _differing_slots(items, oitems, ints, oints)
         oget = oi.get
         for n, i in si.items():
             j = oget(n)
-            if j is None or items[i] != oitems[j] or sizes[i] != osizes[j] or mtimes[i] != omtimes[j]:
+            if (
+                j is None
+                or ints[2 * i] != oints[2 * j]
+                or ints[2 * i + 1] != oints[2 * j + 1]
+                or items[i] != oitems[j]
+            ):
                 return False
         return True
 
@@ -537,14 +537,14 @@ class _DirNode:
                 self._own(index=True)
             self._index[name] = len(self._items)
             self._items.append(item)
-            self._sizes.append(size)
-            self._mtimes.append(mtime)
+            self._ints.append(size)
+            self._ints.append(mtime)
         else:
             if self._shared & _SHARED_COLUMNS:
                 self._own(index=False)
             self._items[i] = item
-            self._sizes[i] = size
-            self._mtimes[i] = mtime
+            self._ints[2 * i] = size
+            self._ints[2 * i + 1] = mtime
 
     def delete(self, name: str) -> None:
         """Remove the child ``name`` (KeyError if there is none)."""
@@ -556,7 +556,7 @@ class _DirNode:
     def share_files(self, source: _DirNode) -> None:
         """Take ``source``'s columns (it must hold exactly the same files), copy-on-write."""
         self._index, self._items = source._index, source._items
-        self._sizes, self._mtimes = source._sizes, source._mtimes
+        self._ints = source._ints
         self._shared = source._shared = _SHARED_INDEX | _SHARED_COLUMNS
 
     def copy(self) -> _DirNode:
@@ -570,8 +570,7 @@ class _DirNode:
         """Copy shared columns before writing to them (and a shared index too, if ``index``)."""
         if self._shared & _SHARED_COLUMNS:
             self._items = self._items.copy()
-            self._sizes = array("q", self._sizes)
-            self._mtimes = array("q", self._mtimes)
+            self._ints = array("q", self._ints)
             self._shared &= ~_SHARED_COLUMNS
         if index and self._shared & _SHARED_INDEX:
             self._index = self._index.copy()
@@ -584,23 +583,20 @@ class _DirNode:
         items = self._items
         if i == len(items) - 1:
             items.pop()
-            self._sizes.pop()
-            self._mtimes.pop()
+            del self._ints[-2:]
         else:
             items[i] = None
-            self._sizes[i] = 0
-            self._mtimes[i] = 0
+            self._ints[2 * i] = self._ints[2 * i + 1] = 0
             if len(items) > 2 * len(self._index) + 8:
                 self._compact()
 
     def _compact(self) -> None:
         """Drop the holes (slots renumbered in their old order)."""
         old = sorted(self._index.items(), key=lambda kv: kv[1])
-        items, sizes, mtimes = self._items, self._sizes, self._mtimes
+        items, ints = self._items, self._ints
         self._index = {name: k for k, (name, _) in enumerate(old)}
         self._items = [items[i] for _, i in old]
-        self._sizes = array("q", [sizes[i] for _, i in old])
-        self._mtimes = array("q", [mtimes[i] for _, i in old])
+        self._ints = array("q", [n for _, i in old for n in (ints[2 * i], ints[2 * i + 1])])
 
 
 Node: TypeAlias = "File | Symlink | _DirNode"
