@@ -111,6 +111,7 @@ class RsyncResult:
 
 
 _MISSING = object()
+_STATS_FIELDS = tuple(a.name for a in attrs.fields(RsyncStats))
 
 
 
@@ -220,15 +221,8 @@ class _Run:
         self.exit_code = EXIT_OK
         self.vanished = False
         self.killed = False
-        self.stats = {
-            "scanned": 0,
-            "dst_stat": 0,
-            "transferred": 0,
-            "bytes": 0,
-            "deleted": 0,
-            "created_dirs": 0,
-            "attr_updates": 0,
-        }
+        # One counter per RsyncStats field, in the fields' order (progress() relies on it).
+        self.stats = dict.fromkeys(_STATS_FIELDS, 0)
         self.io_error = False
         self.io_warned = False
         self.delayed_deletes: list[tuple[_DirNode, str, str]] = []
@@ -496,8 +490,9 @@ class _Run:
             # Share the source's columns: the next run compares this directory in C
             # (see _DirNode.unshared), and the two trees hold its files once.
             dnode.share_files(snode)
+        changed = self.changed
         for name in subdirs:
-            self.sync_entry(name, sdirs[name], dnode, rel, full=full or _join(rel, name) in self.changed)
+            self.sync_entry(name, sdirs[name], dnode, rel, full or (f"{rel}/{name}" if rel else name) in changed)
 
     def excluded(self, rel: str, name: str, is_dir: bool) -> bool:
         if not self.filtering:
@@ -831,16 +826,7 @@ class _Run:
 
     def progress(self) -> RsyncStats:
         """The run's counts so far (positional: this runs once per transferred file)."""
-        s = self.stats
-        return RsyncStats(
-            s["scanned"],
-            s["dst_stat"],
-            s["transferred"],
-            s["bytes"],
-            s["deleted"],
-            s["created_dirs"],
-            s["attr_updates"],
-        )
+        return RsyncStats(*self.stats.values())
 
     def interrupted_transfer(
         self, name: str, data: File, dparent: _DirNode, rel: str, existing: str | None, old: File | None
