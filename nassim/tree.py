@@ -24,7 +24,7 @@ import stat
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import compress
-from operator import ne
+from operator import is_not
 from typing import Any, TypeAlias
 
 import attrs
@@ -302,11 +302,11 @@ def _file(size: int, mtime_ns: int, content: object) -> File:
 
 def _differing_slots(items: list[object], oitems: list[object], ints: array[int], oints: array[int]) -> set[int]:
     """Slots where two directories' columns (of the same length) differ, found in C:
-    list and array equality first, then the differing items by ``map``, and the
-    differing ints by XOR-ing the arrays' bytes as big ints."""
+    items by identity (``map(is_not)``), ints by array equality and then by
+    XOR-ing the arrays' bytes as big ints."""
     out: set[int] = set()
-    if items is not oitems and items != oitems:
-        out.update(compress(range(len(items)), map(ne, items, oitems)))
+    if items is not oitems:
+        out.update(compress(range(len(items)), map(is_not, items, oitems)))
     if ints is not oints and ints != oints:
         x = int.from_bytes(ints.tobytes(), "little") ^ int.from_bytes(oints.tobytes(), "little")
         while x:
@@ -418,7 +418,7 @@ class _DirNode:
 
     def unshared(self, other: _DirNode, *, symlinks: bool) -> tuple[list[str], int]:
         """Names of children here that ``other`` (the destination) may not hold as they are,
-        and how many non-directories it does hold exactly (same name, size, mtime, content).
+        and how many non-directories it holds as they are here (see ``holds_same``).
 
         Subdirectories are always named, and symlinks too when ``symlinks`` is set.
         """
@@ -447,7 +447,7 @@ class _DirNode:
                 if (j := oget(n)) is None
                 or ints[2 * i] != oints[2 * j]
                 or ints[2 * i + 1] != oints[2 * j + 1]
-                or items[i] != oitems[j]
+                or items[i] is not oitems[j]
             ]
         same = len(si) - len(out)
         if symlinks:
@@ -477,26 +477,29 @@ class _DirNode:
                 j is None
                 or ints[2 * i] != oints[2 * j]
                 or ints[2 * i + 1] != oints[2 * j + 1]
-                or ((a := items[i]) is not (b := oitems[j]) and a != b)
+                or (a := items[i]) is not oitems[j]
                 or (symlinks and type(a) is Symlink)
             ):
                 out.append(n)
         return out
 
     def holds_same(self, name: str, other: _DirNode) -> bool:
-        """True when ``other`` holds the non-directory ``name`` exactly as here."""
+        """True when ``other`` holds the non-directory ``name`` as it is here: the same
+        size and mtime, and the very same content object (or entry object, for a
+        symlink). Content is compared by identity, as the shared File objects of old
+        were: a copy made by rsync shares it, and comparing bytes could cost megabytes."""
         i = self._index.get(name)
         j = other._index.get(name)
         if i is None or j is None:
             return False
         return (
-            self._items[i] == other._items[j]
+            self._items[i] is other._items[j]
             and self._ints[2 * i] == other._ints[2 * j]
             and self._ints[2 * i + 1] == other._ints[2 * j + 1]
         )
 
     def files_equal(self, other: _DirNode) -> bool:
-        """True when both hold the same non-directories, exactly."""
+        """True when both hold the same non-directories, each as ``holds_same`` says."""
         si, oi = self._index, other._index
         if len(si) != len(oi):
             return False
@@ -511,7 +514,7 @@ class _DirNode:
                 j is None
                 or ints[2 * i] != oints[2 * j]
                 or ints[2 * i + 1] != oints[2 * j + 1]
-                or items[i] != oitems[j]
+                or items[i] is not oitems[j]
             ):
                 return False
         return True

@@ -434,7 +434,7 @@ class _Run:
         sdirs = snode._dirs
         candidates: list[str] | None
         # The incremental path skips, in the loop below, a named child that the
-        # destination holds exactly as the source does (as a full run would, see unshared).
+        # destination holds as the source does (as a full run would: see above).
         skip_same = not full and not is_new
         if skip_same:
             assert self.visit is not None
@@ -442,9 +442,9 @@ class _Run:
             sfiles = snode._index
             candidates = [n for n in only if n in sfiles or n in sdirs]
         elif self.fast and not is_new:
-            # A non-directory the destination holds exactly as the source does (same name,
-            # size, mtime and content) needs nothing whatever the options (but
-            # --ignore-times): skip it without a look or a sort. Directories always get
+            # A non-directory the destination holds as the source does (same name, size
+            # and mtime, the very same content object: _DirNode.holds_same) needs nothing
+            # whatever the options (but --ignore-times): skip it without a look or a sort. Directories always get
             # their look; without -l a symlink is reported as skipped on every run, so it
             # needs one too.
             candidates, same = snode.unshared(dnode, symlinks=not o.links)
@@ -471,7 +471,7 @@ class _Run:
                         type(dcur) is File
                         and child.size == dcur.size
                         and child.mtime_ns == dcur.mtime_ns
-                        and child.content == dcur.content
+                        and child.content is dcur.content
                     ):
                         continue
                 elif child == dcur and o.links:
