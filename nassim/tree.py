@@ -22,7 +22,7 @@ import os
 import random
 import stat
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import compress
 from operator import is_not
 from typing import Any, TypeAlias
@@ -497,6 +497,20 @@ class _DirNode:
             and self._ints[2 * i] == other._ints[2 * j]
             and self._ints[2 * i + 1] == other._ints[2 * j + 1]
         )
+
+    def quick_check_same(self, name: str, other: _DirNode, same_time: Callable[[int, int], bool]) -> bool:
+        """True when both hold a regular file ``name`` of the same size whose mtimes
+        ``same_time`` finds equal: rsync's quick check (§4), on the columns, with no
+        File made."""
+        i = self._index.get(name)
+        j = other._index.get(name)
+        if i is None or j is None:
+            return False
+        a, b = self._items[i], other._items[j]
+        if type(a) is File or type(a) is Symlink or type(b) is File or type(b) is Symlink:
+            return False
+        ints, oints = self._ints, other._ints
+        return ints[2 * i] == oints[2 * j] and same_time(ints[2 * i + 1], oints[2 * j + 1])
 
     def files_equal(self, other: _DirNode) -> bool:
         """True when both hold the same non-directories, each as ``holds_same`` says."""

@@ -459,9 +459,17 @@ class _Run:
             self.delete_in_dir(snode, dnode, rel, only)
         subdirs: list[str] = []
         sget, dget, plain = snode.get, dnode.get, self.vol.case_sensitive
+        # With neither --checksum nor --ignore-times, a file that passes the quick check
+        # on the columns needs nothing (sync_file: unchanged, and no time to set).
+        quick, same_time = not (o.checksum or o.ignore_times), self.same_time
         for name in names:
             if name in sdirs:
                 subdirs.append(name)
+                continue
+            if quick and not skip_same and snode.quick_check_same(name, dnode, same_time):
+                # What sync_file() would find (nothing to do), without making two Files.
+                stats["dst_stat"] += 1
+                stats["scanned"] += 1
                 continue
             child = sget(name)
             if skip_same:
