@@ -498,9 +498,16 @@ class _Run:
             # Share the source's columns: the next run compares this directory in C
             # (see _DirNode.unshared), and the two trees hold its files once.
             dnode.share_files(snode)
-        changed = self.changed
+        changed, ddirs = self.changed, dnode._dirs
         for name in subdirs:
-            self.sync_entry(name, sdirs[name], dnode, rel, full or (f"{rel}/{name}" if rel else name) in changed)
+            crel = f"{rel}/{name}" if rel else name
+            dchild = ddirs.get(name)
+            if dchild is not None:
+                # sync_entry() for a directory that exists on both sides, inlined.
+                stats["dst_stat"] += 1
+                self.sync_dir(sdirs[name], dchild, crel, is_new=False, full=full or crel in changed)
+            else:
+                self.sync_entry(name, sdirs[name], dnode, rel, full or crel in changed)
 
     def excluded(self, rel: str, name: str, is_dir: bool) -> bool:
         if not self.filtering:
