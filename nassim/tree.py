@@ -281,7 +281,7 @@ def sort_key(name: str) -> bytes:
 _NO_INDEX: dict[str, int] = {}
 _NO_ITEMS: list[object] = []
 _NO_INTS = array("q")
-_INT64 = range(-(1 << 63), 1 << 63)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _SHARED_INDEX = 1
 _SHARED_COLUMNS = 2
 
@@ -542,12 +542,16 @@ class _DirNode:
                 self._remove_slot(name)
             self._dirs[name] = value
             return
-        if self._dirs and name in self._dirs:
+        if name in self._dirs:
             del self._dirs[name]
         item: object = value
         size = mtime = 0
-        if type(value) is File and value.size in _INT64 and value.mtime_ns in _INT64:
-            item, size, mtime = value.content, value.size, value.mtime_ns
+        if type(value) is File:
+            size, mtime = value.size, value.mtime_ns
+            if _INT64_MIN <= size <= _INT64_MAX and _INT64_MIN <= mtime <= _INT64_MAX:
+                item = value.content
+            else:
+                size = mtime = 0
         i = self._index.get(name)
         if i is None:
             if self._shared:
@@ -723,14 +727,25 @@ class FileTree:
         yield from self._walk(self._root, "")
 
     def _walk(self, node: _DirNode, prefix: str) -> Iterator[tuple[str, Entry]]:
-        for name in node.ordered():
-            child = node.get(name)
-            path = prefix + name
-            if type(child) is _DirNode:
-                yield path, Dir(child.mtime_ns)
-                yield from self._walk(child, path + "/")
+        # Straight from the columns (no get() per name): trees are iterated whole, often.
+        index, items, ints = node._index, node._items, node._ints
+        for name in _bytewise(list(index)):
+            i = index[name]
+            v = items[i]
+            if type(v) is File or type(v) is Symlink:
+                yield prefix + name, v
             else:
-                yield path, child  # type: ignore[misc]
+                f = _new_object(File)  # _file(), inlined
+                _set_size(f, ints[2 * i])
+                _set_mtime(f, ints[2 * i + 1])
+                _set_content(f, v)
+                yield prefix + name, f
+        dirs = node._dirs
+        for name in _bytewise(list(dirs)):
+            child = dirs[name]
+            path = prefix + name
+            yield path, Dir(child.mtime_ns)
+            yield from self._walk(child, path + "/")
 
     def listdir(self, path: str = ".") -> list[str]:
         """Names in a directory, in rsync's order."""
