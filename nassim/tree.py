@@ -483,6 +483,46 @@ class _DirNode:
                 out.append(n)
         return out
 
+    def pair(self, name: str, other: _DirNode) -> tuple[Node | None, Node | None]:
+        """The non-directory ``name`` here and what ``other`` holds under that name; or
+        (None, None) when ``other`` holds it as it is here (``holds_same``, and for a
+        file outside the columns, the same size, mtime and content object). One call
+        and no File made for an unchanged file: the incremental run's hot path."""
+        i = self._index.get(name)
+        assert i is not None
+        v = self._items[i]
+        j = other._index.get(name)
+        if j is not None:
+            ints, oints = self._ints, other._ints
+            w = other._items[j]
+            if v is w and ints[2 * i] == oints[2 * j] and ints[2 * i + 1] == oints[2 * j + 1]:
+                return None, None
+            if type(w) is File or type(w) is Symlink:
+                theirs: Node | None = w
+            else:
+                theirs = _new_object(File)
+                _set_size(theirs, oints[2 * j])
+                _set_mtime(theirs, oints[2 * j + 1])
+                _set_content(theirs, w)
+        else:
+            theirs = other._dirs.get(name)
+        if type(v) is File:
+            if (
+                type(theirs) is File
+                and (v.size, v.mtime_ns) == (theirs.size, theirs.mtime_ns)
+                and v.content is theirs.content
+            ):
+                return None, None
+            return v, theirs
+        if type(v) is Symlink:
+            return v, theirs
+        ints = self._ints
+        mine = _new_object(File)
+        _set_size(mine, ints[2 * i])
+        _set_mtime(mine, ints[2 * i + 1])
+        _set_content(mine, v)
+        return mine, theirs
+
     def holds_same(self, name: str, other: _DirNode) -> bool:
         """True when ``other`` holds the non-directory ``name`` as it is here: the same
         size and mtime, and the very same content object (or entry object, for a

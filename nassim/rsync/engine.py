@@ -471,19 +471,14 @@ class _Run:
                 stats["dst_stat"] += 1
                 stats["scanned"] += 1
                 continue
-            child = sget(name)
             if skip_same:
-                dcur = dget(name)
-                if type(child) is File:
-                    if (
-                        type(dcur) is File
-                        and child.size == dcur.size
-                        and child.mtime_ns == dcur.mtime_ns
-                        and child.content is dcur.content
-                    ):
-                        continue
-                elif child == dcur and o.links:
+                child, dcur = snode.pair(name, dnode)
+                if child is None:
+                    continue  # the destination holds it as it is here (see _DirNode.pair)
+                if type(child) is Symlink and child == dcur and o.links:
                     continue
+            else:
+                child = sget(name)
             if type(child) is File and plain:
                 # sync_entry() for a file on a case-sensitive volume, inlined: this loop is hot.
                 stats["dst_stat"] += 1
