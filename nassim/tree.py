@@ -21,7 +21,10 @@ import hashlib
 import os
 import random
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import compress
+from operator import is_not
 from typing import Any, TypeAlias
 
 import attrs
@@ -273,32 +276,391 @@ def sort_key(name: str) -> bytes:
 # --- the tree ----------------------------------------------------------------
 
 
+# Shared empty columns: a new directory starts with these (flagged shared) and
+# copies them on its first write, so an empty directory costs no columns of its own.
+_NO_INDEX: dict[str, int] = {}
+_NO_ITEMS: list[object] = []
+_NO_INTS = array("q")
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_SHARED_INDEX = 1
+_SHARED_COLUMNS = 2
+
+_new_object = object.__new__
+_set_size = File.__dict__["size"].__set__
+_set_mtime = File.__dict__["mtime_ns"].__set__
+_set_content = File.__dict__["content"].__set__
+
+
+def _file(size: int, mtime_ns: int, content: object) -> File:
+    """File(size, mtime_ns, content) without attrs' frozen __init__ (a third faster)."""
+    f = _new_object(File)
+    _set_size(f, size)
+    _set_mtime(f, mtime_ns)
+    _set_content(f, content)
+    return f
+
+
+def _differing_slots(items: list[object], oitems: list[object], ints: array[int], oints: array[int]) -> set[int]:
+    """Slots where two directories' columns (of the same length) differ, found in C:
+    items by identity (``map(is_not)``), ints by array equality and then by
+    XOR-ing the arrays' bytes as big ints."""
+    out: set[int] = set()
+    if items is not oitems:
+        out.update(compress(range(len(items)), map(is_not, items, oitems)))
+    if ints is not oints and ints != oints:
+        x = int.from_bytes(ints.tobytes(), "little") ^ int.from_bytes(oints.tobytes(), "little")
+        while x:
+            i = (x.bit_length() - 1) >> 7  # the highest differing slot (two 8-byte ints a slot)
+            out.add(i)
+            x &= (1 << (i << 7)) - 1
+    return out
+
+
+def _bytewise(names: list[str]) -> list[str]:
+    """Sort ``names`` in place by their bytes (rsync's order) and return them."""
+    if len(names) > 1:
+        # ASCII strings compare as their bytes do, and without a key sorting is several
+        # times faster. (UTF-8 keeps code point order too, but not the surrogate escapes.)
+        if "".join(names).isascii():
+            names.sort()
+        else:
+            names.sort(key=os.fsencode)
+    return names
+
+
 class _DirNode:
-    """A directory inside a tree: its mtime and its children (mutable)."""
+    """A directory inside a tree (mutable): its mtime, its files and symlinks, its subdirectories.
 
-    __slots__ = ("children", "mtime_ns")
+    Memory is the point (issue 2: at most 200 bytes per file at 1M entries). A
+    file is not kept as a File object (56 bytes and three int objects) but as a
+    slot in per-directory columns: ``_index`` maps its name to the slot,
+    ``_ints`` holds its size and mtime as machine ints (at ``2 * slot`` and
+    ``2 * slot + 1``: one buffer, so a look at a file touches less memory), ``_items``
+    the content. An ``_items`` slot holding a File or Symlink is that entry
+    itself (a symlink, or a file whose size or mtime needs more than 64 bits),
+    with zeros in the int columns; a deleted slot is a hole (None, zeros) that
+    is not in ``_index``, until the columns are compacted. File objects are made
+    on access, so two reads of a file give equal, not identical, objects.
 
-    def __init__(self, mtime_ns: int, children: dict[str, Node] | None = None) -> None:
+    Columns are shared copy-on-write (``_shared``): FileTree.copy() shares them,
+    and so does the rsync engine when a destination directory ends up holding
+    exactly its source's files. Directories that share their index (same names
+    in the same slots) compare by C-level list and array equality, which is
+    what keeps a no-change rsync run over a large tree cheap (see ``unshared``).
+    """
+
+    __slots__ = ("_dirs", "_index", "_ints", "_items", "_shared", "mtime_ns")
+
+    def __init__(self, mtime_ns: int) -> None:
         self.mtime_ns = mtime_ns
-        self.children: dict[str, Node] = {} if children is None else children
+        self._dirs: dict[str, _DirNode] = {}
+        self._index = _NO_INDEX
+        self._items = _NO_ITEMS
+        self._ints = _NO_INTS
+        self._shared = _SHARED_INDEX | _SHARED_COLUMNS
+
+    # reading -------------------------------------------------------------------
+
+    def get(self, name: str) -> Node | None:
+        """The child called ``name`` (a File made on the spot, a Symlink, a _DirNode), or None."""
+        i = self._index.get(name)
+        if i is None:
+            return self._dirs.get(name)
+        v = self._items[i]
+        if type(v) is File or type(v) is Symlink:
+            return v
+        f = _new_object(File)  # _file(), inlined: this is hot
+        ints = self._ints
+        _set_size(f, ints[2 * i])
+        _set_mtime(f, ints[2 * i + 1])
+        _set_content(f, v)
+        return f
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._index or name in self._dirs
+
+    def __len__(self) -> int:
+        return len(self._index) + len(self._dirs)
+
+    def isdir(self, name: str) -> bool:
+        return name in self._dirs
+
+    @property
+    def dirs(self) -> dict[str, _DirNode]:
+        """The subdirectories by name (read only: change them through set and delete)."""
+        return self._dirs
+
+    def names(self) -> list[str]:
+        """Every child's name: files and symlinks, then subdirectories (no particular order within)."""
+        return [*self._index, *self._dirs]
+
+    def ordered(self, names: Iterable[str] | None = None) -> list[str]:
+        """Names (all children, or the given subset of them) in rsync's order:
+        non-directories first, then directories, each bytewise."""
+        if names is None:
+            return _bytewise(list(self._index)) + _bytewise(list(self._dirs))
+        dirs = self._dirs
+        if not dirs:
+            return _bytewise(list(names))
+        files: list[str] = []
+        subdirs: list[str] = []
+        for n in names:
+            (subdirs if n in dirs else files).append(n)
+        return _bytewise(files) + _bytewise(subdirs)
+
+    def items(self) -> Iterator[tuple[str, Node]]:
+        """(name, child) pairs in no particular order."""
+        items, ints = self._items, self._ints
+        for name, i in self._index.items():
+            v = items[i]
+            yield name, (v if type(v) is File or type(v) is Symlink else _file(ints[2 * i], ints[2 * i + 1], v))
+        yield from self._dirs.items()
+
+    def unshared(self, other: _DirNode, *, symlinks: bool) -> tuple[list[str], int]:
+        """Names of children here that ``other`` (the destination) may not hold as they are,
+        and how many non-directories it holds as they are here (see ``holds_same``).
+
+        Subdirectories are always named, and symlinks too when ``symlinks`` is set.
+        """
+        si, oi = self._index, other._index
+        items, ints = self._items, self._ints
+        oitems, oints = other._items, other._ints
+        if (si is oi or si == oi) and len(items) == len(oitems):
+            # The same names in the same slots: compare whole columns in C.
+            slots = _differing_slots(items, oitems, ints, oints)
+            if slots:
+                names = list(si)
+                values = list(si.values())
+                if values != list(range(len(values))):
+                    # Holes: map slots to names through the index.
+                    by_slot = dict(zip(values, names))
+                    out = [by_slot[i] for i in slots if i in by_slot]
+                else:
+                    out = [names[i] for i in slots]
+            else:
+                out = []
+        else:
+            oget = oi.get
+            out = [
+                n
+                for n, i in si.items()
+                if (j := oget(n)) is None
+                or ints[2 * i] != oints[2 * j]
+                or ints[2 * i + 1] != oints[2 * j + 1]
+                or items[i] is not oitems[j]
+            ]
+        same = len(si) - len(out)
+        if symlinks:
+            links = [n for n, i in si.items() if type(items[i]) is Symlink]
+            if links:
+                seen = set(out)
+                extra = [n for n in links if n not in seen]
+                out += extra
+                same -= len(extra)
+        out += self._dirs
+        return out, same
+
+    def unshared_among(self, names: Iterable[str], other: _DirNode, symlinks: bool) -> list[str]:
+        """Like ``unshared``, for the given names only (names not here are left out)."""
+        dirs, si, oget = self._dirs, self._index, other._index.get
+        items, ints = self._items, self._ints
+        oitems, oints = other._items, other._ints
+        out = []
+        for n in names:
+            i = si.get(n)
+            if i is None:
+                if n in dirs:
+                    out.append(n)
+                continue
+            j = oget(n)
+            if (
+                j is None
+                or ints[2 * i] != oints[2 * j]
+                or ints[2 * i + 1] != oints[2 * j + 1]
+                or (a := items[i]) is not oitems[j]
+                or (symlinks and type(a) is Symlink)
+            ):
+                out.append(n)
+        return out
+
+    def pair(self, name: str, other: _DirNode) -> tuple[Node | None, Node | None]:
+        """The non-directory ``name`` here and what ``other`` holds under that name; or
+        (None, None) when ``other`` holds it as it is here (``holds_same``, and for a
+        file outside the columns, the same size, mtime and content object). One call
+        and no File made for an unchanged file: the incremental run's hot path."""
+        i = self._index.get(name)
+        assert i is not None
+        v = self._items[i]
+        j = other._index.get(name)
+        if j is not None:
+            ints, oints = self._ints, other._ints
+            w = other._items[j]
+            if v is w and ints[2 * i] == oints[2 * j] and ints[2 * i + 1] == oints[2 * j + 1]:
+                return None, None
+            if type(w) is File or type(w) is Symlink:
+                theirs: Node | None = w
+            else:
+                theirs = _new_object(File)
+                _set_size(theirs, oints[2 * j])
+                _set_mtime(theirs, oints[2 * j + 1])
+                _set_content(theirs, w)
+        else:
+            theirs = other._dirs.get(name)
+        if type(v) is File:
+            if (
+                type(theirs) is File
+                and (v.size, v.mtime_ns) == (theirs.size, theirs.mtime_ns)
+                and v.content is theirs.content
+            ):
+                return None, None
+            return v, theirs
+        if type(v) is Symlink:
+            return v, theirs
+        ints = self._ints
+        mine = _new_object(File)
+        _set_size(mine, ints[2 * i])
+        _set_mtime(mine, ints[2 * i + 1])
+        _set_content(mine, v)
+        return mine, theirs
+
+    def holds_same(self, name: str, other: _DirNode) -> bool:
+        """True when ``other`` holds the non-directory ``name`` as it is here: the same
+        size and mtime, and the very same content object (or entry object, for a
+        symlink). Content is compared by identity, as the shared File objects of old
+        were: a copy made by rsync shares it, and comparing bytes could cost megabytes."""
+        i = self._index.get(name)
+        j = other._index.get(name)
+        if i is None or j is None:
+            return False
+        return (
+            self._items[i] is other._items[j]
+            and self._ints[2 * i] == other._ints[2 * j]
+            and self._ints[2 * i + 1] == other._ints[2 * j + 1]
+        )
+
+    def quick_check_same(self, name: str, other: _DirNode, same_time: Callable[[int, int], bool]) -> bool:
+        """True when both hold a regular file ``name`` of the same size whose mtimes
+        ``same_time`` finds equal: rsync's quick check (§4), on the columns, with no
+        File made."""
+        i = self._index.get(name)
+        j = other._index.get(name)
+        if i is None or j is None:
+            return False
+        a, b = self._items[i], other._items[j]
+        if type(a) is File or type(a) is Symlink or type(b) is File or type(b) is Symlink:
+            return False
+        ints, oints = self._ints, other._ints
+        return ints[2 * i] == oints[2 * j] and same_time(ints[2 * i + 1], oints[2 * j + 1])
+
+    def files_equal(self, other: _DirNode) -> bool:
+        """True when both hold the same non-directories, each as ``holds_same`` says."""
+        si, oi = self._index, other._index
+        if len(si) != len(oi):
+            return False
+        items, ints = self._items, self._ints
+        oitems, oints = other._items, other._ints
+        if (si is oi or si == oi) and len(items) == len(oitems):
+            return not _differing_slots(items, oitems, ints, oints)
+        oget = oi.get
+        for n, i in si.items():
+            j = oget(n)
+            if (
+                j is None
+                or ints[2 * i] != oints[2 * j]
+                or ints[2 * i + 1] != oints[2 * j + 1]
+                or items[i] is not oitems[j]
+            ):
+                return False
+        return True
+
+    # writing -------------------------------------------------------------------
+
+    def set(self, name: str, value: Node) -> None:
+        """Add or replace the child ``name`` (whatever kind it was)."""
+        if type(value) is _DirNode:
+            if name in self._index:
+                self._remove_slot(name)
+            self._dirs[name] = value
+            return
+        if name in self._dirs:
+            del self._dirs[name]
+        item: object = value
+        size = mtime = 0
+        if type(value) is File:
+            size, mtime = value.size, value.mtime_ns
+            if _INT64_MIN <= size <= _INT64_MAX and _INT64_MIN <= mtime <= _INT64_MAX:
+                item = value.content
+            else:
+                size = mtime = 0
+        i = self._index.get(name)
+        if i is None:
+            if self._shared:
+                self._own(index=True)
+            self._index[name] = len(self._items)
+            self._items.append(item)
+            self._ints.append(size)
+            self._ints.append(mtime)
+        else:
+            if self._shared & _SHARED_COLUMNS:
+                self._own(index=False)
+            self._items[i] = item
+            self._ints[2 * i] = size
+            self._ints[2 * i + 1] = mtime
+
+    def delete(self, name: str) -> None:
+        """Remove the child ``name`` (KeyError if there is none)."""
+        if name in self._index:
+            self._remove_slot(name)
+        else:
+            del self._dirs[name]
+
+    def share_files(self, source: _DirNode) -> None:
+        """Take ``source``'s columns (it must hold exactly the same files), copy-on-write."""
+        self._index, self._items = source._index, source._items
+        self._ints = source._ints
+        self._shared = source._shared = _SHARED_INDEX | _SHARED_COLUMNS
 
     def copy(self) -> _DirNode:
-        children = self.children.copy()
-        for name, child in children.items():
-            if type(child) is _DirNode:
-                children[name] = child.copy()
-        return _DirNode(self.mtime_ns, children)
+        """An independent copy of the directory and everything below it."""
+        node = _DirNode(self.mtime_ns)
+        node.share_files(self)
+        node._dirs = {name: child.copy() for name, child in self._dirs.items()}
+        return node
+
+    def _own(self, *, index: bool) -> None:
+        """Copy shared columns before writing to them (and a shared index too, if ``index``)."""
+        if self._shared & _SHARED_COLUMNS:
+            self._items = self._items.copy()
+            self._ints = array("q", self._ints)
+            self._shared &= ~_SHARED_COLUMNS
+        if index and self._shared & _SHARED_INDEX:
+            self._index = self._index.copy()
+            self._shared &= ~_SHARED_INDEX
+
+    def _remove_slot(self, name: str) -> None:
+        if self._shared:
+            self._own(index=True)
+        i = self._index.pop(name)
+        items = self._items
+        if i == len(items) - 1:
+            items.pop()
+            del self._ints[-2:]
+        else:
+            items[i] = None
+            self._ints[2 * i] = self._ints[2 * i + 1] = 0
+            if len(items) > 2 * len(self._index) + 8:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Drop the holes (slots renumbered in their old order)."""
+        old = sorted(self._index.items(), key=lambda kv: kv[1])
+        items, ints = self._items, self._ints
+        self._index = {name: k for k, (name, _) in enumerate(old)}
+        self._items = [items[i] for _, i in old]
+        self._ints = array("q", [n for _, i in old for n in (ints[2 * i], ints[2 * i + 1])])
 
 
 Node: TypeAlias = "File | Symlink | _DirNode"
-
-
-def ordered(children: Mapping[str, Node], names: Iterable[str] | None = None) -> list[str]:
-    """Names (all of ``children``, or the given subset of them) in rsync's order:
-    non-directories first, then directories, each bytewise."""
-    return sorted(
-        children if names is None else names, key=lambda n: (type(children[n]) is _DirNode, os.fsencode(n))
-    )
 
 
 class FileTree:
@@ -318,29 +680,29 @@ class FileTree:
     # mapping protocol ---------------------------------------------------------
 
     def _node(self, path: str) -> Node | None:
-        node: Node = self._root
-        for part in split_path(path):
-            if type(node) is not _DirNode:
-                return None
-            child = node.children.get(part)
+        parts = split_path(path)
+        node = self._root
+        if not parts:
+            return node
+        for part in parts[:-1]:
+            child = node.dirs.get(part)
             if child is None:
                 return None
             node = child
-        return node
+        return node.get(parts[-1])
 
     def _parent(self, path: str) -> tuple[_DirNode, str]:
         parts = split_path(path)
         if not parts:
             raise TreeError("'.': the root directory has no parent")
-        node: Node = self._root
+        node = self._root
         for i, part in enumerate(parts[:-1]):
-            child = node.children.get(part) if type(node) is _DirNode else None
-            if type(child) is not _DirNode:
+            child = node.dirs.get(part)
+            if child is None:
                 parent = "/".join(parts[: i + 1])
-                what = "missing" if child is None else "not a directory"
+                what = "not a directory" if part in node else "missing"
                 raise TreeError(f"{path!r}: parent directory {parent!r} is {what}")
             node = child
-        assert type(node) is _DirNode
         return node, parts[-1]
 
     def get(self, path: str) -> Entry | None:
@@ -370,20 +732,20 @@ class FileTree:
             return
         parent, name = self._parent(path)
         if isinstance(entry, Dir):
-            old = parent.children.get(name)
-            if type(old) is _DirNode:
+            old = parent.dirs.get(name)
+            if old is not None:
                 old.mtime_ns = entry.mtime_ns
             else:
-                parent.children[name] = _DirNode(entry.mtime_ns)
+                parent.set(name, _DirNode(entry.mtime_ns))
         else:
-            parent.children[name] = entry
+            parent.set(name, entry)
 
     def __delitem__(self, path: str) -> None:
         """Remove an entry (a directory with everything below it)."""
         parent, name = self._parent(path)
-        if name not in parent.children:
+        if name not in parent:
             raise KeyError(path)
-        del parent.children[name]
+        parent.delete(name)
 
     def __len__(self) -> int:
         """Number of entries, the root included."""
@@ -391,8 +753,8 @@ class FileTree:
         stack = [self._root]
         while stack:
             d = stack.pop()
-            n += len(d.children)
-            stack.extend(c for c in d.children.values() if type(c) is _DirNode)
+            n += len(d)
+            stack.extend(d.dirs.values())
         return n
 
     def __iter__(self) -> Iterator[str]:
@@ -405,21 +767,32 @@ class FileTree:
         yield from self._walk(self._root, "")
 
     def _walk(self, node: _DirNode, prefix: str) -> Iterator[tuple[str, Entry]]:
-        for name in ordered(node.children):
-            child = node.children[name]
-            path = prefix + name
-            if type(child) is _DirNode:
-                yield path, Dir(child.mtime_ns)
-                yield from self._walk(child, path + "/")
+        # Straight from the columns (no get() per name): trees are iterated whole, often.
+        index, items, ints = node._index, node._items, node._ints
+        for name in _bytewise(list(index)):
+            i = index[name]
+            v = items[i]
+            if type(v) is File or type(v) is Symlink:
+                yield prefix + name, v
             else:
-                yield path, child  # type: ignore[misc]
+                f = _new_object(File)  # _file(), inlined
+                _set_size(f, ints[2 * i])
+                _set_mtime(f, ints[2 * i + 1])
+                _set_content(f, v)
+                yield prefix + name, f
+        dirs = node._dirs
+        for name in _bytewise(list(dirs)):
+            child = dirs[name]
+            path = prefix + name
+            yield path, Dir(child.mtime_ns)
+            yield from self._walk(child, path + "/")
 
     def listdir(self, path: str = ".") -> list[str]:
         """Names in a directory, in rsync's order."""
         node = self._node(path)
         if type(node) is not _DirNode:
             raise TreeError(f"{path!r}: not a directory")
-        return ordered(node.children)
+        return node.ordered()
 
     def copy(self) -> FileTree:
         """An independent copy (entries are immutable values and are shared)."""
@@ -622,12 +995,12 @@ def _read_dir(path: str, node: _DirNode) -> None:
         mode = st.st_mode
         if stat.S_ISDIR(mode):
             child = _DirNode(st.st_mtime_ns)
-            node.children[de.name] = child
+            node.set(de.name, child)
             _read_dir(de.path, child)
         elif stat.S_ISLNK(mode):
-            node.children[de.name] = Symlink(os.readlink(de.path), st.st_mtime_ns)
+            node.set(de.name, Symlink(os.readlink(de.path), st.st_mtime_ns))
         elif stat.S_ISREG(mode):
-            node.children[de.name] = File(st.st_size, st.st_mtime_ns, _read_content(de.path, st.st_size))
+            node.set(de.name, File(st.st_size, st.st_mtime_ns, _read_content(de.path, st.st_size)))
         else:
             raise TreeError(f"{de.path}: not a regular file, directory or symlink (devices are not modelled)")
 
@@ -645,7 +1018,7 @@ def _read_content(path: str, size: int) -> Blob:
 
 
 def _write_dir(path: str, node: _DirNode) -> None:
-    for name, child in node.children.items():
+    for name, child in node.items():
         p = os.path.join(path, name)
         if type(child) is _DirNode:
             os.mkdir(p)

@@ -17,24 +17,18 @@ from strategies_rsync import case_args
 
 from nassim import rsync
 from nassim.errors import RsyncOptionError
-from nassim.tree import Dir, File, FileTree, Symlink, _DirNode
+from nassim.tree import Dir, File, FileTree, Symlink
 
 NOW = 1_700_000_000 * 10**9
 
 
 def _shared(src: FileTree, dst: FileTree) -> FileTree:
-    """A copy of ``dst`` whose entries equal to the source's are the source's own objects."""
+    """A copy of ``dst`` whose entries equal to the source's hold the source's own values
+    (the same content objects: what the engine's shortcut recognises)."""
     out = dst.copy()
-
-    def walk(s: _DirNode, d: _DirNode) -> None:
-        for name, child in d.children.items():
-            sc = s.children.get(name)
-            if type(child) is _DirNode and type(sc) is _DirNode:
-                walk(sc, child)
-            elif sc is not None and type(sc) is not _DirNode and sc == child:
-                d.children[name] = sc
-
-    walk(src._root, out._root)
+    for path, entry in dst.items():
+        if path != "." and not isinstance(entry, Dir) and src.get(path) == entry:
+            out[path] = src[path]
     return out
 
 

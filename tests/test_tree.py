@@ -875,3 +875,110 @@ def test_volume_rejects_invalid_mtime_resolution(bad: object) -> None:
     with pytest.raises(TreeError) as info:
         Volume(mtime_resolution_ns=bad)  # type: ignore[arg-type]
     assert str(info.value) == f"'mtime_resolution_ns' must be a positive int (got {bad!r})"
+
+
+# --- storage: the per-directory columns behind the mapping ------------------------
+
+_NAMES = st.sampled_from(["a", "B", "c.txt", "é", "z", "\udcff", "d"])
+_ENTRIES = st.one_of(
+    st.builds(
+        File, st.integers(0, 2**70), st.integers(-(2**70), 2**70), st.one_of(st.integers(), st.binary(max_size=4))
+    ),
+    st.builds(Symlink, st.just("t"), st.integers(0, 10)),
+    st.builds(Dir, st.integers(0, 10)),
+)
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["set", "set", "set", "del", "copy"]), st.lists(_NAMES, min_size=1, max_size=3), _ENTRIES
+    ),
+    max_size=60,
+)
+
+
+def _rsync_order(model: dict[str, Any], path: str) -> tuple[tuple[bool, bytes], ...]:
+    """Per component: directories after non-directories, then by bytes."""
+    parts = [] if path == "." else path.split("/")
+    return tuple((isinstance(model["/".join(parts[: k + 1])], Dir), os.fsencode(c)) for k, c in enumerate(parts))
+
+
+def _model_apply(model: dict[str, Any], op: str, path: str, entry: Any) -> bool:
+    """What a FileTree must do, on a dict of paths (False: the tree must refuse)."""
+    parent = path.rpartition("/")[0] or "."
+    if not isinstance(model.get(parent), Dir):
+        return False
+    if op == "del":
+        if path not in model:
+            return False
+        for p in [p for p in model if p == path or p.startswith(path + "/")]:
+            del model[p]
+        return True
+    if not isinstance(entry, Dir) or not isinstance(model.get(path), Dir):
+        for p in [p for p in model if p.startswith(path + "/")]:
+            del model[p]
+    model[path] = entry
+    return True
+
+
+@given(_OPS)
+def test_tree_behaves_like_a_dict_of_paths_through_writes_deletes_and_copies(ops) -> None:
+    """Any sequence of writes, deletes and copies leaves the tree equal to a plain dict
+    model, entry for entry, and a copy never sees writes to its original or back."""
+    tree, model = FileTree(0), {".": Dir(0)}
+    frozen: list[tuple[FileTree, dict[str, Any]]] = []
+    for op, parts, entry in ops:
+        if op == "copy":
+            frozen.append((tree, dict(model)))
+            tree = tree.copy()
+            continue
+        path = "/".join(parts)
+        expected = dict(model)
+        if _model_apply(expected, op, path, entry):
+            if op == "del":
+                del tree[path]
+            else:
+                tree[path] = entry
+            model = expected
+        else:
+            with pytest.raises((TreeError, KeyError)):
+                if op == "del":
+                    del tree[path]
+                else:
+                    tree[path] = entry
+        assert dict(tree.items()) == model
+    assert list(tree) == sorted(model, key=lambda p: _rsync_order(model, p))
+    for old, seen in frozen:
+        assert dict(old.items()) == seen
+
+
+def test_many_deletes_in_one_directory_keep_the_rest_and_allow_new_names() -> None:
+    """Deleting most files of a directory (which compacts its storage) keeps the others intact."""
+    t = FileTree(0)
+    for i in range(200):
+        t[f"f{i:03d}"] = File(i, T + i, i * 7)
+    for i in range(0, 200, 4):
+        del t[f"f{i:03d}"]
+    for i in range(1, 200, 4):
+        del t[f"f{i:03d}"]
+    t["new"] = File(1, 2, 3)
+    expected = {f"f{i:03d}": File(i, T + i, i * 7) for i in range(200) if i % 4 > 1}
+    assert dict(t.items()) == {".": Dir(0), **expected, "new": File(1, 2, 3)}
+
+
+def test_sizes_and_mtimes_beyond_64_bits_are_kept_exactly() -> None:
+    """A size or mtime that a machine int cannot hold reads back unchanged."""
+    t = FileTree(0)
+    t["big"] = File(2**64, -(2**63) - 1, b"x")
+    t["edge"] = File(2**63 - 1, -(2**63), 5)
+    assert t["big"] == File(2**64, -(2**63) - 1, b"x")
+    assert t["edge"] == File(2**63 - 1, -(2**63), 5)
+
+
+def test_listdir_orders_non_ascii_and_undecodable_names_by_their_bytes() -> None:
+    """Files before directories, each by the bytes of the name, whatever the characters."""
+    t = FileTree(0)
+    names = ["b", "é", "\udcff", "Z", "a\udc80", "ä", "a"]
+    for n in names:
+        t[n] = File(0, 0, 0)
+    t["dir"] = Dir(0)
+    t["Dir\udcfe"] = Dir(0)
+    assert t.listdir() == [*sorted(names, key=os.fsencode), "Dir\udcfe", "dir"]

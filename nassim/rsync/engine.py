@@ -8,10 +8,10 @@ cites the section of ``shared/reference/rsync-semantics.md`` it implements.
 
 from __future__ import annotations
 
-import functools
 import random
 import string
 import time
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Literal
 
@@ -28,7 +28,6 @@ from nassim.tree import (
     Symlink,
     Volume,
     _DirNode,
-    ordered,
     same_content,
     split_path,
     windows_name_problem,
@@ -112,6 +111,9 @@ class RsyncResult:
 
 
 _MISSING = object()
+_STATS_FIELDS = tuple(a.name for a in attrs.fields(RsyncStats))
+
+
 
 
 class _Stop(Exception):
@@ -203,6 +205,7 @@ class _Run:
         self.interrupt = interrupt
         self.rng = rng
         self.filt: Filter = compile_excludes(opts.excludes)
+        self.filtering = bool(self.filt)  # the filter's __bool__ is a Python call; this is hot
         self.itemized: list[str] = []
         self.messages: list[str] = []
         self.errors: list[str] = []
@@ -218,15 +221,8 @@ class _Run:
         self.exit_code = EXIT_OK
         self.vanished = False
         self.killed = False
-        self.stats = {
-            "scanned": 0,
-            "dst_stat": 0,
-            "transferred": 0,
-            "bytes": 0,
-            "deleted": 0,
-            "created_dirs": 0,
-            "attr_updates": 0,
-        }
+        # One counter per RsyncStats field, in the fields' order (progress() relies on it).
+        self.stats = dict.fromkeys(_STATS_FIELDS, 0)
         self.io_error = False
         self.io_warned = False
         self.delayed_deletes: list[tuple[_DirNode, str, str]] = []
@@ -235,6 +231,10 @@ class _Run:
         # Non-directories standing where a source directory is (--ignore-existing keeps them).
         self.path_fixups: list[tuple[_DirNode, str, int]] = []
         self.changed_dirs: set[int] = set()
+        if opts.modify_window == 0:
+            self.same_time = self._same_second  # type: ignore[method-assign]
+        self.dir_times = opts.times and not opts.omit_dir_times
+        self.exact_times = vol.can_set_times and vol.mtime_resolution_ns == 1  # stored_time(t) == t
 
     # --- output -----------------------------------------------------------------
 
@@ -257,6 +257,11 @@ class _Run:
         if w > 0:
             return abs(a_ns // 1_000_000_000 - b_ns // 1_000_000_000) <= w
         return a_ns == b_ns
+
+    @staticmethod
+    def _same_second(a_ns: int, b_ns: int) -> bool:
+        """``same_time`` for the default --modify-window=0 (bound per run: it is hot)."""
+        return a_ns // 1_000_000_000 == b_ns // 1_000_000_000
 
     def stored_time(self, src_mtime: int) -> int:
         """The mtime an item ends with when rsync sets it to ``src_mtime``."""
@@ -340,32 +345,32 @@ class _Run:
     def set_changed(self, paths: Iterable[str]) -> None:
         """Restrict the run to ``paths`` and their parents (see :func:`run`)."""
         prefix = "" if self.o.copies_contents else self.o.source_name
-        visit: dict[str, set[str]] = {}
+        visit: defaultdict[str, set[str]] = defaultdict(set)
         changed: set[str] = set()
+        steps_of = _steps_cache.get(prefix)
+        if steps_of is None:
+            steps_of = _steps_cache[prefix] = _StepsCache(prefix)
         for p in paths:
-            steps = _visit_steps(prefix, p)
+            steps, key = steps_of[p]
             if not steps:
                 return  # the root itself changed: look at everything
-            changed.add(steps[-1][0] + "/" + steps[-1][1] if steps[-1][0] else steps[-1][1])
+            changed.add(key)
             for parent, name in steps:
-                got = visit.get(parent)
-                if got is None:
-                    visit[parent] = {name}
-                else:
-                    got.add(name)
-        self.visit, self.changed = visit, changed
+                visit[parent].add(name)
+        self.visit, self.changed = dict(visit), changed
 
     # --- mutations (journaled in a dry run) ------------------------------------------
 
     def set_child(self, d: _DirNode, name: str, value: object) -> None:
         if self.journal is not None:
-            self.journal.append((d, name, d.children.get(name, _MISSING)))
-        d.children[name] = value  # type: ignore[assignment]
+            old = d.get(name)
+            self.journal.append((d, name, _MISSING if old is None else old))
+        d.set(name, value)  # type: ignore[arg-type]
 
     def del_child(self, d: _DirNode, name: str) -> None:
         if self.journal is not None:
-            self.journal.append((d, name, d.children[name]))
-        del d.children[name]
+            self.journal.append((d, name, d.get(name)))
+        d.delete(name)
 
     def set_mtime(self, d: _DirNode, mtime_ns: int) -> None:
         if self.journal is not None:
@@ -378,9 +383,10 @@ class _Run:
             if name is None:
                 d.mtime_ns = old  # type: ignore[assignment]
             elif old is _MISSING:
-                d.children.pop(name, None)
+                if name in d:
+                    d.delete(name)
             else:
-                d.children[name] = old  # type: ignore[assignment]
+                d.set(name, old)  # type: ignore[arg-type]
         self.journal = None
 
     def result(self, dst: FileTree | None) -> RsyncResult:
@@ -411,76 +417,106 @@ class _Run:
         deletions, files, then subdirectories. ``full=False`` (the incremental
         path) looks only at the children named in ``self.visit``."""
         o = self.o
-        self.stats["scanned"] += 1
-        shown = rel + "/" if rel else "./"
+        stats = self.stats
+        stats["scanned"] += 1
         if is_new:
-            self.item("cd+++++++++", shown)
-            self.stats["created_dirs"] += 1
-        elif o.times and not o.omit_dir_times and not self.same_time(dnode.mtime_ns, snode.mtime_ns):
-            self.item(".d..t......", shown)
-            self.stats["attr_updates"] += 1
-        if o.times and not o.omit_dir_times:
+            self.item("cd+++++++++", rel + "/" if rel else "./")
+            stats["created_dirs"] += 1
+        elif self.dir_times and not self.same_time(dnode.mtime_ns, snode.mtime_ns):
+            self.item(".d..t......", rel + "/" if rel else "./")
+            stats["attr_updates"] += 1
+        if self.dir_times:
             self.dir_fixups.append((dnode, snode.mtime_ns))
         elif is_new:
             self.set_mtime(dnode, self.now)
 
-        schildren = snode.children
         only: Collection[str] | None = None
-        if not full and not is_new:
+        sdirs = snode._dirs
+        candidates: list[str] | None
+        # The incremental path skips, in the loop below, a named child that the
+        # destination holds as the source does (as a full run would: see above).
+        skip_same = not full and not is_new
+        if skip_same:
             assert self.visit is not None
             only = self.visit.get(rel, ())
-            dget = dnode.children.get
-            candidates: Iterable[str] = [
-                n
-                for n in only
-                if n in schildren and (dget(n) is not schildren[n] or (not o.links and type(schildren[n]) is Symlink))
-            ]
+            sfiles = snode._index
+            candidates = [n for n in only if n in sfiles or n in sdirs]
         elif self.fast and not is_new:
-            # An entry the destination shares by identity is the same value: nothing to do
-            # for it whatever the options (but --ignore-times). Skip it without a sort.
-            # Directory nodes are never shared between trees, so they always get their look;
-            # without -l a symlink is reported as skipped on every run, so it needs one too.
-            dget = dnode.children.get
-            if o.links:
-                candidates = [n for n, c in schildren.items() if dget(n) is not c]
-            else:
-                candidates = [n for n, c in schildren.items() if dget(n) is not c or type(c) is Symlink]
-            same = len(schildren) - len(candidates)
-            self.stats["scanned"] += same
-            self.stats["dst_stat"] += same
+            # A non-directory the destination holds as the source does (same name, size
+            # and mtime, the very same content object: _DirNode.holds_same) needs nothing
+            # whatever the options (but --ignore-times): skip it without a look or a sort. Directories always get
+            # their look; without -l a symlink is reported as skipped on every run, so it
+            # needs one too.
+            candidates, same = snode.unshared(dnode, symlinks=not o.links)
+            stats["scanned"] += same
+            stats["dst_stat"] += same
         else:
-            candidates = schildren
-        if not isinstance(candidates, list) or len(candidates) > 1:
-            candidates = ordered(schildren, candidates)
-        names = [n for n in candidates if not self.excluded(rel, n, schildren[n])] if self.filt else candidates
+            candidates = None
+        if candidates is None or len(candidates) > 1:
+            candidates = snode.ordered(candidates)
+        names = [n for n in candidates if not self.excluded(rel, n, n in sdirs)] if self.filtering else candidates
         if o.delete is not None and o.delete != "before" and not is_new:
             self.delete_in_dir(snode, dnode, rel, only)
         subdirs: list[str] = []
+        sget, dget, plain = snode.get, dnode.get, self.vol.case_sensitive
+        # With neither --checksum nor --ignore-times, a file that passes the quick check
+        # on the columns needs nothing (sync_file: unchanged, and no time to set).
+        quick, same_time = not (o.checksum or o.ignore_times), self.same_time
         for name in names:
-            child = schildren[name]
-            if type(child) is _DirNode:
+            if name in sdirs:
                 subdirs.append(name)
+                continue
+            if quick and not skip_same and snode.quick_check_same(name, dnode, same_time):
+                # What sync_file() would find (nothing to do), without making two Files.
+                stats["dst_stat"] += 1
+                stats["scanned"] += 1
+                continue
+            if skip_same:
+                child, dcur = snode.pair(name, dnode)
+                if child is None:
+                    continue  # the destination holds it as it is here (see _DirNode.pair)
+                if type(child) is Symlink and child == dcur and o.links:
+                    continue
+            else:
+                child = sget(name)
+            if type(child) is File and plain:
+                # sync_entry() for a file on a case-sensitive volume, inlined: this loop is hot.
+                stats["dst_stat"] += 1
+                stats["scanned"] += 1
+                if not skip_same:
+                    dcur = dget(name)
+                crel = f"{rel}/{name}" if rel else name
+                self.sync_file(name, child, dnode, crel, None if dcur is None else name, dcur)
             else:
                 self.sync_entry(name, child, dnode, rel)
+        if (full or is_new) and not o.dry_run and dnode.files_equal(snode):
+            # Share the source's columns: the next run compares this directory in C
+            # (see _DirNode.unshared), and the two trees hold its files once.
+            dnode.share_files(snode)
+        changed, ddirs = self.changed, dnode._dirs
         for name in subdirs:
-            self.sync_entry(name, schildren[name], dnode, rel, full=full or _join(rel, name) in self.changed)
+            crel = f"{rel}/{name}" if rel else name
+            dchild = ddirs.get(name)
+            if dchild is not None:
+                # sync_entry() for a directory that exists on both sides, inlined.
+                stats["dst_stat"] += 1
+                self.sync_dir(sdirs[name], dchild, crel, is_new=False, full=full or crel in changed)
+            else:
+                self.sync_entry(name, sdirs[name], dnode, rel, full or crel in changed)
 
-    def excluded(self, rel: str, name: str, node: object) -> bool:
-        if not self.filt:
+    def excluded(self, rel: str, name: str, is_dir: bool) -> bool:
+        if not self.filtering:
             return False
-        return self.filt(_join(rel, name), type(node) is _DirNode)
+        return self.filt(_join(rel, name), is_dir)
 
-    def lookup(self, dnode: _DirNode, name: str) -> str | None:
-        """The name under which ``name`` exists in ``dnode`` (case-insensitive volumes fold)."""
-        self.stats["dst_stat"] += 1
-        if name in dnode.children:
-            return name
-        if not self.vol.case_sensitive:
-            folded = name.casefold()
-            for other in dnode.children:
-                if other.casefold() == folded:
-                    return other
-        return None
+    def folded(self, dnode: _DirNode, name: str) -> tuple[str | None, object]:
+        """The name under which ``name`` exists in ``dnode`` when case folds (a
+        case-insensitive volume), and what is there; (None, None) for nothing."""
+        folded = name.casefold()
+        for other in dnode.names():
+            if other.casefold() == folded:
+                return other, dnode.get(other)
+        return None, None
 
     def touch_dir(self, dnode: _DirNode) -> None:
         """An entry was created or removed inside ``dnode``: the kernel bumps its mtime."""
@@ -492,11 +528,12 @@ class _Run:
         # differs by the quick-check rule (§4): an untouched dir whose mtime is "equal"
         # within the window keeps its own sub-second ns; one whose mtime a create or
         # delete bumped gets the source mtime with full ns.
+        same_time, can_set = self.same_time, self.vol.can_set_times
         for dnode, mtime in self.dir_fixups:
-            if not self.same_time(dnode.mtime_ns, mtime) and self.vol.can_set_times:
+            if not same_time(dnode.mtime_ns, mtime) and can_set:
                 self.set_mtime(dnode, self.stored_time(mtime))
         for dparent, name, mtime in self.path_fixups:
-            f = dparent.children.get(name)
+            f = dparent.get(name)
             if isinstance(f, File | Symlink) and not self.same_time(f.mtime_ns, mtime) and self.vol.can_set_times:
                 self.set_child(dparent, name, attrs.evolve(f, mtime_ns=self.stored_time(mtime)))
 
@@ -504,9 +541,14 @@ class _Run:
 
     def sync_entry(self, name: str, snode: object, dparent: _DirNode, prel: str, full: bool = True) -> None:
         o = self.o
-        rel = _join(prel, name)
-        existing = self.lookup(dparent, name)
-        dcur = dparent.children.get(existing) if existing is not None else None
+        rel = f"{prel}/{name}" if prel else name
+        self.stats["dst_stat"] += 1
+        existing: str | None = name
+        dcur: object = dparent._dirs.get(name) if type(snode) is _DirNode else None
+        if dcur is None:
+            dcur = dparent.get(name)
+            if dcur is None:
+                existing, dcur = (None, None) if self.vol.case_sensitive else self.folded(dparent, name)
         if type(snode) is _DirNode:
             if dcur is None:
                 if o.existing:
@@ -565,7 +607,7 @@ class _Run:
             # delete-after skip paths that are not directories).
             self.error(f'rsync: [generator] opendir "{self.full(rel)}" failed: Not a directory (20)')
             self.io_error = True  # and so later directories are not cleaned (§6)
-        names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
+        names = [n for n in snode.ordered() if not self.excluded(rel, n, snode.isdir(n))]
         # Without -p the generator asks for the parent's default ACL, which fails here; rsync
         # reports it and falls back on the umask (not an error). It asks again whenever it comes
         # back to this directory from an entry elsewhere: in a dry run, after the contents of a
@@ -578,12 +620,12 @@ class _Run:
                     "Permission denied, falling back on umask"
                 )
                 ask = False
-            child = snode.children[n]
+            child = snode.get(n)
             crel = _join(rel, n)
             if type(child) is _DirNode:
                 if o.dry_run:
                     self.sync_dir(child, _DirNode(self.now), crel, is_new=True)
-                    inside = any(not self.excluded(crel, m, e) for m, e in child.children.items())
+                    inside = any(not self.excluded(crel, m, child.isdir(m)) for m in child.names())
                     ask = inside and not o.perms
                     continue
                 self.stats["scanned"] += 1
@@ -624,7 +666,7 @@ class _Run:
 
     def make_room(self, dparent: _DirNode, existing: str, rel: str, what: str) -> bool:
         """§8: remove a directory standing where a non-directory must go."""
-        dnode = dparent.children[existing]
+        dnode = dparent.get(existing)
         assert type(dnode) is _DirNode
         if self.o.delete is not None:
             ok = self.delete_dir_contents(dnode, _join(rel.rpartition("/")[0], existing), recurse=True)
@@ -707,7 +749,7 @@ class _Run:
         assert isinstance(dcur, File)
         if o.update and (s.mtime_ns // 10**9) - (dcur.mtime_ns // 10**9) < o.modify_window:
             return  # §5: the destination is newer
-        if self.unchanged(s, dcur):
+        if s.size == dcur.size and self.unchanged(s, dcur):
             tflag = o.times and not self.same_time(dcur.mtime_ns, s.mtime_ns)
             if tflag:
                 self.item(".f..t......", rel)
@@ -781,10 +823,12 @@ class _Run:
             return
         if self.interrupt is not None and self.stats["transferred"] >= self.interrupt.after_transfers:
             self.interrupted_transfer(name, data, dparent, rel, existing, old)
-        self.item(">f" + flags, rel)
-        self.stats["transferred"] += 1
-        self.stats["bytes"] += data.size
-        mtime = self.file_time(s)
+        self.itemized.append(f">f{flags} {rel}")
+        stats = self.stats
+        stats["transferred"] += 1
+        stats["bytes"] += data.size
+        # §12: the destination gets the scan-time mtime even if the data read later was newer.
+        mtime = (s.mtime_ns if self.exact_times else self.stored_time(s.mtime_ns)) if o.times else self.now
         if self.vol.owners is OwnerSupport.FAIL and (o.owner or o.group):
             # §13: chown fails on the temp file; the rest of its attributes are skipped.
             self.error(
@@ -792,26 +836,13 @@ class _Run:
             )
             mtime = self.now
         self.transfers.append(Transfer(rel, data.size, data.content, mtime, self.progress()))
-        # Sharing the source's entry when nothing differs lets later runs skip it by identity.
-        same = data is s and mtime == s.mtime_ns
-        self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
+        if not o.dry_run:
+            same = data is s and mtime == s.mtime_ns
+            self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
 
     def progress(self) -> RsyncStats:
         """The run's counts so far (positional: this runs once per transferred file)."""
-        s = self.stats
-        return RsyncStats(
-            s["scanned"],
-            s["dst_stat"],
-            s["transferred"],
-            s["bytes"],
-            s["deleted"],
-            s["created_dirs"],
-            s["attr_updates"],
-        )
-
-    def file_time(self, s: File) -> int:
-        # §12: the destination gets the scan-time mtime even if the data read later was newer.
-        return self.stored_time(s.mtime_ns) if self.o.times else self.now
+        return RsyncStats(*self.stats.values())
 
     def interrupted_transfer(
         self, name: str, data: File, dparent: _DirNode, rel: str, existing: str | None, old: File | None
@@ -851,7 +882,7 @@ class _Run:
             self.o.inplace
             and existing == name
             and isinstance(entry, File)
-            and isinstance(dparent.children.get(name), File)
+            and isinstance(dparent.get(name), File)
         )
         if existing is not None and existing != name:
             self.del_child(dparent, existing)
@@ -869,17 +900,17 @@ class _Run:
             self._delete_pass(src_root, dst_root, "")
             return
         name = self.o.source_name
-        top = dst_root.children.get(name)
-        if type(top) is _DirNode:
+        top = dst_root.dirs.get(name)
+        if top is not None:
             self._delete_pass(src_root, top, name)
 
     def _delete_pass(self, snode: _DirNode, dnode: _DirNode, rel: str) -> None:
-        names = [n for n in ordered(snode.children) if not self.excluded(rel, n, snode.children[n])]
+        names = [n for n in snode.ordered() if not self.excluded(rel, n, snode.isdir(n))]
         self.delete_in_dir(snode, dnode, rel)
         for n in names:
-            schild = snode.children[n]
-            dchild = dnode.children.get(n)
-            if type(schild) is _DirNode and type(dchild) is _DirNode:
+            schild = snode.dirs.get(n)
+            dchild = dnode.dirs.get(n)
+            if schild is not None and dchild is not None:
                 self._delete_pass(schild, dchild, _join(rel, n))
 
     def skip_deletion_for_io_error(self) -> None:
@@ -897,11 +928,16 @@ class _Run:
             # cleaned any more; the first skip says so.
             self.skip_deletion_for_io_error()
             return
-        sch, dch = snode.children, dnode.children
-        pool: Iterable[str] = dch if only is None else [n for n in only if n in dch]
+        pool: Iterable[str] = dnode.names() if only is None else [n for n in only if n in dnode]
         # Not in the sender's list: absent from the source, or excluded there.
-        extra = [n for n in pool if n not in sch or (self.filt and self.excluded(rel, n, sch[n]))]
-        dnames = [n for n in ordered(dch, extra) if not self.excluded(rel, n, dch[n])]
+        sfiles, sdirs = snode._index, snode.dirs
+        if self.filtering:
+            extra = [
+                n for n in pool if (n not in sfiles and n not in sdirs) or self.excluded(rel, n, n in sdirs)
+            ]
+        else:
+            extra = [n for n in pool if n not in sfiles and n not in sdirs]
+        dnames = [n for n in dnode.ordered(extra) if not self.excluded(rel, n, dnode.isdir(n))]
         for n in reversed(dnames):
             if self.o.delete in ("after", "delay"):
                 self.delayed_deletes.append((dnode, n, _join(rel, n)))
@@ -909,7 +945,7 @@ class _Run:
                 self.delete_item(dnode, n, _join(rel, n))
 
     def delete_item(self, dparent: _DirNode, name: str, rel: str) -> None:
-        node = dparent.children.get(name)
+        node = dparent.get(name)
         if node is None:
             return
         if type(node) is _DirNode and not self.delete_dir_contents(node, rel, recurse=True):
@@ -922,7 +958,7 @@ class _Run:
         self.remove_for_delete(dparent, name)
 
     def remove_for_delete(self, dparent: _DirNode, name: str) -> None:
-        if name in dparent.children:
+        if name in dparent:
             self.del_child(dparent, name)
         self.touch_dir(dparent)
 
@@ -932,14 +968,14 @@ class _Run:
         Excluded (protected) children are left in place and make it non-empty;
         the dry run pretends nested ``rmdir`` calls succeed, as rsync does (§6).
         """
-        kids = ordered(dnode.children)
-        listed = [n for n in kids if not self.excluded(rel, n, dnode.children[n])]
+        kids = dnode.ordered()
+        listed = [n for n in kids if not self.excluded(rel, n, dnode.isdir(n))]
         ok = len(listed) == len(kids)
         if listed and not recurse:
             ok = False
         elif listed:
             for n in reversed(listed):
-                child = dnode.children[n]
+                child = dnode.get(n)
                 crel = _join(rel, n)
                 if type(child) is _DirNode:
                     inner = self.delete_dir_contents(child, crel, recurse=True)
@@ -950,7 +986,7 @@ class _Run:
                         self.item("*deleting  ", crel + "/")
                         self.stats["deleted"] += 1
                         continue
-                    if child.children:
+                    if len(child):
                         self.messages.append(f"cannot delete non-empty directory: {crel}")
                         ok = False
                         continue
@@ -962,16 +998,34 @@ class _Run:
         return ok
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _visit_steps(prefix: str, path: str) -> tuple[tuple[str, str], ...]:
-    """(directory, child name) pairs from the transfer root down to ``path``."""
+class _StepsCache(dict[str, tuple[tuple[tuple[str, str], ...], str]]):
+    """path -> _visit_steps(prefix, path), bounded (a plain dict: faster than lru_cache,
+    and set_changed looks up every changed path of every incremental run)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, path: str) -> tuple[tuple[tuple[str, str], ...], str]:
+        if len(self) >= 1 << 16:
+            self.clear()
+        got = self[path] = _visit_steps(self.prefix, path)
+        return got
+
+
+_steps_cache: dict[str, _StepsCache] = {}
+
+
+def _visit_steps(prefix: str, path: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """(directory, child name) pairs from the transfer root down to ``path``, and the
+    path from the transfer root."""
     parts = ((prefix,) if prefix else ()) + split_path(path)
     steps = []
     parent = ""
     for part in parts:
         steps.append((parent, part))
         parent = f"{parent}/{part}" if parent else part
-    return tuple(steps)
+    return tuple(steps), parent
 
 
 def _join(parent: str, name: str) -> str:
