@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import string
 import time
-from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Literal
 
@@ -28,6 +27,7 @@ from nassim.tree import (
     Symlink,
     Volume,
     _DirNode,
+    _file,
     same_content,
     split_path,
     windows_name_problem,
@@ -111,9 +111,23 @@ class RsyncResult:
 
 
 _MISSING = object()
+_new_object = object.__new__
+# The attributes' setters, in the fields' order: RsyncStats and Transfer are made once
+# per file sent, without attrs' frozen __init__ (see nassim.tree._file).
 _STATS_FIELDS = tuple(a.name for a in attrs.fields(RsyncStats))
+_s0, _s1, _s2, _s3, _s4, _s5, _s6 = (RsyncStats.__dict__[f].__set__ for f in _STATS_FIELDS)
+_t0, _t1, _t2, _t3, _t4 = (Transfer.__dict__[a.name].__set__ for a in attrs.fields(Transfer))
 
 
+def _transfer(path: str, size: int, content: object, mtime_ns: int, done: RsyncStats) -> Transfer:
+    """Transfer(path, size, content, mtime_ns, done), a third faster."""
+    t = _new_object(Transfer)
+    _t0(t, path)
+    _t1(t, size)
+    _t2(t, content)
+    _t3(t, mtime_ns)
+    _t4(t, done)
+    return t
 
 
 class _Stop(Exception):
@@ -235,6 +249,23 @@ class _Run:
             self.same_time = self._same_second  # type: ignore[method-assign]
         self.dir_times = opts.times and not opts.omit_dir_times
         self.exact_times = vol.can_set_times and vol.mtime_resolution_ns == 1  # stored_time(t) == t
+        # The incremental path decides two regular files from the columns with these
+        # options (sync_changed_dir), and sends one with no File made when nothing in
+        # transfer() can intervene: no read at send time, no read-only volume, no
+        # interrupt, no failing chown (a Windows name is checked per file).
+        self.column_quick = not (
+            opts.checksum or opts.ignore_times or opts.size_only or opts.update or opts.ignore_existing
+        )
+        self.plain_send = (
+            (read_source is None or opts.dry_run)
+            and not vol.read_only
+            and interrupt is None
+            and not (vol.owners is OwnerSupport.FAIL and (opts.owner or opts.group))
+        )
+        # Itemize flags of a changed file by [size differs][mtime differs] (sync_file).
+        t = "t" if opts.times else "T"
+        u = "." if opts.times else "T"
+        self.change_flags = ((f"..{u}......", f"..{t}......"), (f".s{u}......", f".s{t}......"))
 
     # --- output -----------------------------------------------------------------
 
@@ -345,19 +376,30 @@ class _Run:
     def set_changed(self, paths: Iterable[str]) -> None:
         """Restrict the run to ``paths`` and their parents (see :func:`run`)."""
         prefix = "" if self.o.copies_contents else self.o.source_name
-        visit: defaultdict[str, set[str]] = defaultdict(set)
+        visit: dict[str, set[str]] = {}
         changed: set[str] = set()
         steps_of = _steps_cache.get(prefix)
         if steps_of is None:
             steps_of = _steps_cache[prefix] = _StepsCache(prefix)
         for p in paths:
-            steps, key = steps_of[p]
-            if not steps:
+            step = steps_of[p]
+            if step is None:
                 return  # the root itself changed: look at everything
+            key, parent, name, up = step
             changed.add(key)
-            for parent, name in steps:
-                visit[parent].add(name)
-        self.visit, self.changed = dict(visit), changed
+            names = visit.get(parent)
+            if names is not None:
+                # Whoever added ``parent`` added the steps down to it too.
+                names.add(name)
+                continue
+            visit[parent] = {name}
+            for above, child in up:
+                got = visit.get(above)
+                if got is None:
+                    visit[above] = {child}
+                else:
+                    got.add(child)
+        self.visit, self.changed = visit, changed
 
     # --- mutations (journaled in a dry run) ------------------------------------------
 
@@ -416,6 +458,9 @@ class _Run:
         """Process directory ``rel`` (``""`` is the transfer root): its own line,
         deletions, files, then subdirectories. ``full=False`` (the incremental
         path) looks only at the children named in ``self.visit``."""
+        if not full and not is_new:
+            self.sync_changed_dir(snode, dnode, rel)
+            return
         o = self.o
         stats = self.stats
         stats["scanned"] += 1
@@ -430,18 +475,9 @@ class _Run:
         elif is_new:
             self.set_mtime(dnode, self.now)
 
-        only: Collection[str] | None = None
         sdirs = snode._dirs
         candidates: list[str] | None
-        # The incremental path skips, in the loop below, a named child that the
-        # destination holds as the source does (as a full run would: see above).
-        skip_same = not full and not is_new
-        if skip_same:
-            assert self.visit is not None
-            only = self.visit.get(rel, ())
-            sfiles = snode._index
-            candidates = [n for n in only if n in sfiles or n in sdirs]
-        elif self.fast and not is_new:
+        if self.fast and not is_new:
             # A non-directory the destination holds as the source does (same name, size
             # and mtime, the very same content object: _DirNode.holds_same) needs nothing
             # whatever the options (but --ignore-times): skip it without a look or a sort. Directories always get
@@ -456,7 +492,7 @@ class _Run:
             candidates = snode.ordered(candidates)
         names = [n for n in candidates if not self.excluded(rel, n, n in sdirs)] if self.filtering else candidates
         if o.delete is not None and o.delete != "before" and not is_new:
-            self.delete_in_dir(snode, dnode, rel, only)
+            self.delete_in_dir(snode, dnode, rel)
         subdirs: list[str] = []
         sget, dget, plain = snode.get, dnode.get, self.vol.case_sensitive
         # With neither --checksum nor --ignore-times, a file that passes the quick check
@@ -466,30 +502,22 @@ class _Run:
             if name in sdirs:
                 subdirs.append(name)
                 continue
-            if quick and not skip_same and snode.quick_check_same(name, dnode, same_time):
+            if quick and snode.quick_check_same(name, dnode, same_time):
                 # What sync_file() would find (nothing to do), without making two Files.
                 stats["dst_stat"] += 1
                 stats["scanned"] += 1
                 continue
-            if skip_same:
-                child, dcur = snode.pair(name, dnode)
-                if child is None:
-                    continue  # the destination holds it as it is here (see _DirNode.pair)
-                if type(child) is Symlink and child == dcur and o.links:
-                    continue
-            else:
-                child = sget(name)
+            child = sget(name)
             if type(child) is File and plain:
                 # sync_entry() for a file on a case-sensitive volume, inlined: this loop is hot.
                 stats["dst_stat"] += 1
                 stats["scanned"] += 1
-                if not skip_same:
-                    dcur = dget(name)
+                dcur = dget(name)
                 crel = f"{rel}/{name}" if rel else name
                 self.sync_file(name, child, dnode, crel, None if dcur is None else name, dcur)
             else:
                 self.sync_entry(name, child, dnode, rel)
-        if (full or is_new) and not o.dry_run and dnode.files_equal(snode):
+        if not o.dry_run and dnode.files_equal(snode):
             # Share the source's columns: the next run compares this directory in C
             # (see _DirNode.unshared), and the two trees hold its files once.
             dnode.share_files(snode)
@@ -503,6 +531,103 @@ class _Run:
                 self.sync_dir(sdirs[name], dchild, crel, is_new=False, full=full or crel in changed)
             else:
                 self.sync_entry(name, sdirs[name], dnode, rel, full or crel in changed)
+
+    def sync_changed_dir(self, snode: _DirNode, dnode: _DirNode, rel: str) -> None:
+        """``sync_dir(full=False)`` of a directory both sides hold: the incremental path,
+        which looks only at the children ``self.visit`` names for ``rel``.
+
+        A named child the destination holds as the source does needs nothing (as in a
+        full run: see ``unshared``). A regular file both sides keep in their columns is
+        decided from the columns (the quick check, §4), and with the common options
+        (``self.column_quick``) it is itemized and sent with no File made: per changed
+        path, this loop is most of an incremental run's cost.
+        """
+        o = self.o
+        stats = self.stats
+        stats["scanned"] += 1
+        if self.dir_times:
+            mtime = snode.mtime_ns
+            if dnode.mtime_ns != mtime and not self.same_time(dnode.mtime_ns, mtime):
+                self.item(".d..t......", rel + "/" if rel else "./")
+                stats["attr_updates"] += 1
+            self.dir_fixups.append((dnode, mtime))
+        assert self.visit is not None
+        only = self.visit.get(rel, ())
+        sfiles, sdirs = snode._index, snode._dirs
+        names = [n for n in only if n in sfiles or n in sdirs]
+        if len(names) > 1:
+            names = snode.ordered(names)
+        if self.filtering:
+            names = [n for n in names if not self.excluded(rel, n, n in sdirs)]
+        if o.delete is not None and o.delete != "before":
+            self.delete_in_dir(snode, dnode, rel, only)
+        subdirs: list[str] = []
+        plain = self.vol.case_sensitive
+        column_quick, same_time = self.column_quick, self.same_time
+        for name in names:
+            if name in sdirs:
+                subdirs.append(name)
+                continue
+            # _DirNode.pair(), inlined for two files in the columns (see there).
+            i = sfiles[name]
+            v = snode._items[i]
+            j = dnode._index.get(name)
+            if j is not None and type(v) is not File and type(v) is not Symlink:
+                w = dnode._items[j]
+                if type(w) is not File and type(w) is not Symlink:
+                    sints, dints = snode._ints, dnode._ints
+                    size, mtime = sints[2 * i], sints[2 * i + 1]
+                    dsize, dmtime = dints[2 * j], dints[2 * j + 1]
+                    if v is w and size == dsize and mtime == dmtime:
+                        continue  # the destination holds it as it is here
+                    # sync_entry() for a file the destination holds under its own name.
+                    stats["dst_stat"] += 1
+                    stats["scanned"] += 1
+                    crel = f"{rel}/{name}" if rel else name
+                    if column_quick:
+                        # sync_file() for two regular files, without --checksum,
+                        # --ignore-times, --size-only, --update or --ignore-existing.
+                        if size == dsize and same_time(mtime, dmtime):
+                            continue  # unchanged, and same_time() is symmetric: no time to set
+                        if self.plain_send and not (self.vol.windows_names and windows_name_problem(name)):
+                            self.send(
+                                name,
+                                dnode,
+                                crel,
+                                size,
+                                mtime,
+                                v,
+                                self.change_flags[size != dsize][not same_time(dmtime, mtime)],
+                            )
+                            continue
+                    self.sync_file(name, _file(size, mtime, v), dnode, crel, name, _file(dsize, dmtime, w))
+                    continue
+            child, dcur = snode.pair(name, dnode)
+            if child is None:
+                continue  # the destination holds it as it is here (see _DirNode.pair)
+            if type(child) is Symlink and child == dcur and o.links:
+                continue
+            if type(child) is File and plain:
+                # sync_entry() for a file on a case-sensitive volume, inlined: this loop is hot.
+                stats["dst_stat"] += 1
+                stats["scanned"] += 1
+                crel = f"{rel}/{name}" if rel else name
+                self.sync_file(name, child, dnode, crel, None if dcur is None else name, dcur)
+            else:
+                self.sync_entry(name, child, dnode, rel)
+        changed, ddirs = self.changed, dnode._dirs
+        for name in subdirs:
+            crel = f"{rel}/{name}" if rel else name
+            dchild = ddirs.get(name)
+            if dchild is not None:
+                # sync_entry() for a directory that exists on both sides, inlined.
+                stats["dst_stat"] += 1
+                if crel in changed:
+                    self.sync_dir(sdirs[name], dchild, crel, is_new=False)
+                else:
+                    self.sync_changed_dir(sdirs[name], dchild, crel)
+            else:
+                self.sync_entry(name, sdirs[name], dnode, rel, crel in changed)
 
     def excluded(self, rel: str, name: str, is_dir: bool) -> bool:
         if not self.filtering:
@@ -530,7 +655,7 @@ class _Run:
         # delete bumped gets the source mtime with full ns.
         same_time, can_set = self.same_time, self.vol.can_set_times
         for dnode, mtime in self.dir_fixups:
-            if not same_time(dnode.mtime_ns, mtime) and can_set:
+            if dnode.mtime_ns != mtime and not same_time(dnode.mtime_ns, mtime) and can_set:
                 self.set_mtime(dnode, self.stored_time(mtime))
         for dparent, name, mtime in self.path_fixups:
             f = dparent.get(name)
@@ -835,14 +960,38 @@ class _Run:
                 f'rsync: [receiver] chown "{self.full(_tmp_rel(rel))}" failed: Operation not permitted (1)'
             )
             mtime = self.now
-        self.transfers.append(Transfer(rel, data.size, data.content, mtime, self.progress()))
+        self.transfers.append(_transfer(rel, data.size, data.content, mtime, self.progress()))
         if not o.dry_run:
             same = data is s and mtime == s.mtime_ns
             self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
 
+    def send(
+        self, name: str, dparent: _DirNode, rel: str, size: int, mtime_ns: int, content: object, flags: str
+    ) -> None:
+        """``transfer()`` of a file the destination holds under ``name``, from its
+        columns, when nothing can get in the way (``self.plain_send``)."""
+        self.itemized.append(f">f{flags} {rel}")
+        stats = self.stats
+        stats["transferred"] += 1
+        stats["bytes"] += size
+        mtime = (mtime_ns if self.exact_times else self.stored_time(mtime_ns)) if self.o.times else self.now
+        self.transfers.append(_transfer(rel, size, content, mtime, self.progress()))
+        if not self.o.dry_run:
+            self.put(dparent, name, name, _file(size, mtime, content))
+
     def progress(self) -> RsyncStats:
-        """The run's counts so far (positional: this runs once per transferred file)."""
-        return RsyncStats(*self.stats.values())
+        """The run's counts so far (this runs once per transferred file: RsyncStats made
+        without attrs' __init__, a third faster, from the counters in the fields' order)."""
+        st = _new_object(RsyncStats)
+        a, b, c, d, e, f, g = self.stats.values()
+        _s0(st, a)
+        _s1(st, b)
+        _s2(st, c)
+        _s3(st, d)
+        _s4(st, e)
+        _s5(st, f)
+        _s6(st, g)
+        return st
 
     def interrupted_transfer(
         self, name: str, data: File, dparent: _DirNode, rel: str, existing: str | None, old: File | None
@@ -998,7 +1147,10 @@ class _Run:
         return ok
 
 
-class _StepsCache(dict[str, tuple[tuple[tuple[str, str], ...], str]]):
+_Step = tuple[str, str, str, tuple[tuple[str, str], ...]]
+
+
+class _StepsCache(dict[str, "_Step | None"]):
     """path -> _visit_steps(prefix, path), bounded (a plain dict: faster than lru_cache,
     and set_changed looks up every changed path of every incremental run)."""
 
@@ -1006,7 +1158,7 @@ class _StepsCache(dict[str, tuple[tuple[tuple[str, str], ...], str]]):
         super().__init__()
         self.prefix = prefix
 
-    def __missing__(self, path: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    def __missing__(self, path: str) -> _Step | None:
         if len(self) >= 1 << 16:
             self.clear()
         got = self[path] = _visit_steps(self.prefix, path)
@@ -1016,16 +1168,18 @@ class _StepsCache(dict[str, tuple[tuple[tuple[str, str], ...], str]]):
 _steps_cache: dict[str, _StepsCache] = {}
 
 
-def _visit_steps(prefix: str, path: str) -> tuple[tuple[tuple[str, str], ...], str]:
-    """(directory, child name) pairs from the transfer root down to ``path``, and the
-    path from the transfer root."""
+def _visit_steps(prefix: str, path: str) -> _Step | None:
+    """``path`` from the transfer root, its directory and name there, and the (directory,
+    child name) pairs from the transfer root down to that directory; None for the root."""
     parts = ((prefix,) if prefix else ()) + split_path(path)
+    if not parts:
+        return None
     steps = []
     parent = ""
     for part in parts:
         steps.append((parent, part))
         parent = f"{parent}/{part}" if parent else part
-    return tuple(steps), parent
+    return parent, *steps[-1], tuple(steps[:-1])
 
 
 def _join(parent: str, name: str) -> str:
