@@ -17,7 +17,7 @@ from strategies_rsync import case_args
 
 from nassim import rsync
 from nassim.errors import RsyncOptionError
-from nassim.tree import Dir, File, FileTree, Symlink
+from nassim.tree import Dir, File, FileTree, Symlink, Volume
 
 NOW = 1_700_000_000 * 10**9
 
@@ -133,3 +133,57 @@ def test_incremental_run_cost_follows_the_changes():
     r = rsync.run(src, dst, ["-a"], now_ns=NOW, changed=["d7/f3", "d7/new"], in_place=True)
     assert sorted(r.itemized) == [">f.st...... d7/f3", "cL+++++++++ d7/new -> f3"]
     assert r.stats.scanned < 10 and r.dst is dst
+
+
+def _retouch(tree: FileTree, rng: random.Random, count: int) -> list[str]:
+    """Rewrite ``count`` random files of ``tree`` the ways the quick check (§4) tells
+    apart: same size and a new mtime (in the same second or not), same size and mtime
+    with new content, a new size; return their paths."""
+    changed = []
+    files = [p for p in tree if isinstance(tree.get(p), File)]
+    for _ in range(count if files else 0):
+        p = rng.choice(files)
+        e = tree[p]
+        assert isinstance(e, File)
+        size, mtime = rng.choice([(0, 1), (0, 10**9), (0, 0), (1, 0), (2, 10**9)])
+        tree[p] = File(e.size + size, e.mtime_ns + mtime, rng.getrandbits(40))
+        changed.append(p)
+    return changed
+
+
+def _transfers(r: rsync.RsyncResult) -> list[tuple[object, ...]]:
+    return [(t.path, t.size, t.content, t.mtime_ns, t.done.transferred, t.done.bytes) for t in r.transfers]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    case_args(),
+    st.integers(0, 2**32),
+    st.integers(1, 6),
+    st.booleans(),
+    st.sampled_from([Volume.linux(), Volume.windows_9p(), Volume.fat(), Volume(read_only=True)]),
+    st.booleans(),
+)
+def test_incremental_run_sends_what_a_full_run_sends(case, seed, count, on_dst, volume, dry_run):
+    """Told which files were rewritten, a run itemizes and sends the same files, with the
+    same sizes, contents, mtimes and running counts of files and bytes, as a full run."""
+    (src, dst), args = case
+    args = [a for a in args if a not in ("-n", "--dry-run")]
+    first = _run(src, dst, args, dst_volume=volume)
+    assume(first is not None and first.dst is not None and first.exit_code == 0)
+    settled = _run(src, first.dst, args, dst_volume=volume)
+    assume(settled is not None and settled.dst is not None and settled.exit_code == 0)
+    assume(not settled.itemized and not settled.messages)
+    after = settled.dst
+    changed = _retouch(after if on_dst else src, random.Random(seed), count)
+    run_args = [*args, "-n"] if dry_run else args
+    full = _run(src, after, run_args, dst_volume=volume)
+    inc = _run(src, after, run_args, dst_volume=volume, changed=changed)
+    assert full is not None and inc is not None
+    assert _outcome(inc) == _outcome(full)
+    assert _transfers(inc) == _transfers(full)
+    assert (inc.stats.transferred, inc.stats.bytes, inc.stats.attr_updates) == (
+        full.stats.transferred,
+        full.stats.bytes,
+        full.stats.attr_updates,
+    )

@@ -554,9 +554,13 @@ class _Run:
         assert self.visit is not None
         only = self.visit.get(rel, ())
         sfiles, sdirs = snode._index, snode._dirs
-        names = [n for n in only if n in sfiles or n in sdirs]
-        if len(names) > 1:
-            names = snode.ordered(names)
+        names: list[str]
+        if len(only) == 1:
+            # Most directories of an incremental run hold one changed path.
+            (one,) = only
+            names = [one] if one in sfiles or one in sdirs else []
+        else:
+            names = snode.ordered([n for n in only if n in sfiles or n in sdirs])
         if self.filtering:
             names = [n for n in names if not self.excluded(rel, n, n in sdirs)]
         if o.delete is not None and o.delete != "before":
