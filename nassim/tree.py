@@ -607,6 +607,19 @@ class _DirNode:
             self._ints[2 * i] = size
             self._ints[2 * i + 1] = mtime
 
+    def set_file(self, name: str, size: int, mtime_ns: int, content: object) -> None:
+        """``set(name, File(size, mtime_ns, content))`` with no File made (the rsync
+        engine writes each file it sends this way)."""
+        i = self._index.get(name)
+        if i is None or not (_INT64_MIN <= size <= _INT64_MAX and _INT64_MIN <= mtime_ns <= _INT64_MAX):
+            self.set(name, _file(size, mtime_ns, content))
+            return
+        if self._shared & _SHARED_COLUMNS:
+            self._own(index=False)
+        self._items[i] = content
+        self._ints[2 * i] = size
+        self._ints[2 * i + 1] = mtime_ns
+
     def delete(self, name: str) -> None:
         """Remove the child ``name`` (KeyError if there is none)."""
         if name in self._index:
@@ -697,7 +710,7 @@ class FileTree:
             raise TreeError("'.': the root directory has no parent")
         node = self._root
         for i, part in enumerate(parts[:-1]):
-            child = node.dirs.get(part)
+            child = node._dirs.get(part)
             if child is None:
                 parent = "/".join(parts[: i + 1])
                 what = "not a directory" if part in node else "missing"
@@ -719,11 +732,20 @@ class FileTree:
         return entry
 
     def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and self._node(path) is not None
+        if not isinstance(path, str):
+            return False
+        # _node() without making the File it would return: a simulator asks this per write.
+        parts = split_path(path)
+        node: _DirNode | None = self._root
+        for part in parts[:-1]:
+            node = node._dirs.get(part)  # type: ignore[union-attr]
+            if node is None:
+                return False
+        return not parts or parts[-1] in node  # type: ignore[operator]
 
     def __setitem__(self, path: str, entry: Entry) -> None:
         """Add or replace an entry. A Dir over an existing dir only sets its mtime."""
-        if not isinstance(entry, File | Dir | Symlink):
+        if type(entry) is not File and not isinstance(entry, (File, Dir, Symlink)):
             raise TreeError(f"{path!r}: entry must be File, Dir or Symlink (got {type(entry).__name__})")
         if not split_path(path):
             if not isinstance(entry, Dir):

@@ -981,7 +981,11 @@ class _Run:
         mtime = (mtime_ns if self.exact_times else self.stored_time(mtime_ns)) if self.o.times else self.now
         self.transfers.append(_transfer(rel, size, content, mtime, self.progress()))
         if not self.o.dry_run:
-            self.put(dparent, name, name, _file(size, mtime, content))
+            # put() of a file over the file ``name`` (no journal outside a dry run);
+            # --inplace rewrites it where it is, and the directory's mtime stays.
+            dparent.set_file(name, size, mtime, content)
+            if not self.o.inplace:
+                dparent.mtime_ns = self.now
 
     def progress(self) -> RsyncStats:
         """The run's counts so far (this runs once per transferred file: RsyncStats made
