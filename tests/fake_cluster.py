@@ -44,8 +44,10 @@ from nassim.topology import EXPORT_MOUNT, WINDOWS_MOUNT, Sidecar
 from nassim.trace import ContainerState, LogLine, Record
 
 
-def stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def stamp(at: float | None = None) -> str:
+    """An RFC 3339 UTC timestamp with microseconds: now, or the epoch seconds ``at``."""
+    t = datetime.now(UTC) if at is None else datetime.fromtimestamp(at, UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ServedRun(_LocalRun):
@@ -74,8 +76,11 @@ class ServedRun(_LocalRun):
             path = os.path.join(st.base, r.pod, "container-logs", f"{r.container}.log")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self.log_files[(r.pod, r.container)] = path
+            # Stamped when the sidecar printed it (the pump thread's time), as the kubelet does,
+            # not when this loop got round to it.
+            printed = datetime.now(UTC).timestamp() - (self.now() - r.t) / self.clock.speed
             with open(path, "a", encoding="utf-8") as fh:
-                fh.write(f"{stamp()} {r.line}\n")
+                fh.write(f"{stamp(printed)} {r.line}\n")
 
     def create_pod(self, st: _Server) -> None:
         super().create_pod(st)

