@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 from datetime import UTC, datetime
@@ -185,8 +186,6 @@ def main() -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    import shutil
-
     run = ServedRun(s, s.load_topology(), root=root, speed=a.speed, rsync=shutil.which("rsync") or "rsync",
                     state=os.path.abspath(a.state), calls=a.calls)
     try:

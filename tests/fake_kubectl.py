@@ -36,7 +36,7 @@ import sys
 import time
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 GLOBAL_WITH_VALUE = {"--context", "--namespace", "-n", "--request-timeout", "--kubeconfig"}
 
@@ -61,7 +61,7 @@ def parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
     return flags, rest
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     print(message, file=sys.stderr)
     sys.exit(code)
 
@@ -98,7 +98,6 @@ def find_pod(state: dict[str, Any], name: str, namespace: str) -> dict[str, Any]
         if meta.get("name") == name and meta.get("namespace", "default") == namespace:
             return p
     fail(f'Error from server (NotFound): pods "{name}" not found')
-    raise AssertionError
 
 
 def split_container(args: list[str]) -> tuple[str | None, list[str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -26,7 +27,7 @@ import pytest
 
 from nassim.backends.minikube import MinikubeBackend
 from nassim.errors import BackendError
-from nassim.scenario import NfsToWindowsProbe, PodDelete, Size, Writer, load_scenario
+from nassim.scenario import NfsToWindowsProbe, PodDelete, Size, Writer, dump_scenario, load_scenario
 from nassim.trace import FileSynced, LogLine, PodPhase, ProbeResult, RsyncRun, WriteClosed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,8 +214,6 @@ def test_ctrl_c_mid_run_removes_what_the_run_created(live, tmp_path):
     before = live.snapshot()
     s = attrs.evolve(_phase3(rate=0.05), duration=1200.0, probes=())
     path = tmp_path / "long.yaml"
-    from nassim.scenario import dump_scenario
-
     path.write_text(dump_scenario(attrs.evolve(s, topology=attrs.evolve(s.topology, values=str(
         ROOT / "sim/values-multi-nas.yaml")))))
     proc = subprocess.Popen(
@@ -266,8 +265,6 @@ def test_a_taken_prefix_is_refused_and_nothing_is_removed(live, monkeypatch):
         taken.rmdir()
         time.sleep(1.0)
         for p in _prefix_paths(live.windows_root):  # the sidecar copied the test's own folder meanwhile
-            import shutil
-
             shutil.rmtree(p)
 
 

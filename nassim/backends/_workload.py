@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 
 from nassim.scenario import Size, Writer
 
-__all__ = ["PlannedWrite", "draw_size", "plan_writes"]
+__all__ = ["PlannedWrite", "draw_size", "plan_writes", "schedule_each", "stream"]
+
+
+def stream(seed: int, name: str) -> random.Random:
+    """The simulator's named sub-stream of a scenario's seed (``Simulation.rng``): same seed and
+    name, same draws, in any process."""
+    return random.Random(f"{seed}:{name}")
 
 
 @attrs.frozen
@@ -49,3 +55,23 @@ def plan_writes(w: Writer, rng: random.Random, duration: float) -> Iterator[Plan
         name = f"f{(rng.randrange(w.names) if w.names else n):06d}.dat"
         size = draw_size(w.size, rng)
         yield PlannedWrite(t, w.prefix + name, size, rng.getrandbits(62))
+
+
+def schedule_each(
+    plan: Iterator[PlannedWrite], at: Callable[[float, Callable[[], None]], None], act: Callable[[PlannedWrite], None]
+) -> None:
+    """``act(write)`` at each planned write's time, through the caller's ``at(t, fn)``; the next write
+    is drawn only when one fires, so a long plan never sits in the event heap."""
+
+    def step() -> None:
+        pw = next(plan, None)
+        if pw is None:
+            return
+
+        def fire() -> None:
+            act(pw)
+            step()
+
+        at(pw.t, fire)
+
+    step()

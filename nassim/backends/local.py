@@ -75,7 +75,7 @@ from typing import IO, Any
 import attrs
 
 from nassim.backends import _fs
-from nassim.backends._workload import draw_size, plan_writes
+from nassim.backends._workload import PlannedWrite, draw_size, plan_writes, schedule_each, stream
 from nassim.backends.base import WallClock
 from nassim.cluster.simulation import sidecar_backoff
 from nassim.errors import BackendError
@@ -365,7 +365,7 @@ class _LocalRun:
     # --- plumbing ------------------------------------------------------------------
 
     def rng(self, name: str) -> random.Random:
-        return random.Random(f"{self.s.seed}:{name}")  # the simulator's sub-streams
+        return stream(self.s.seed, name)
 
     def now(self) -> float:
         return self.clock.now()
@@ -715,23 +715,13 @@ class _LocalRun:
             st.waiting.append(fn)
 
     def schedule_writer(self, index: int, w: Writer, st: _Server) -> None:
-        plan = plan_writes(w, self.rng(f"writer:{index}:{st.server.name}"), self.s.duration)
+        def act(pw: PlannedWrite) -> None:
+            self.when_serving(
+                st, lambda: self.write(st, pw.path, pw.size, pw.content, pw.size / w.throughput, w.mode,
+                                       f"writer-{index}")
+            )
 
-        def step() -> None:
-            pw = next(plan, None)
-            if pw is None:
-                return
-
-            def fire() -> None:
-                self.when_serving(
-                    st, lambda: self.write(st, pw.path, pw.size, pw.content, pw.size / w.throughput, w.mode,
-                                           f"writer-{index}")
-                )
-                step()
-
-            self.at(pw.t, fire)
-
-        step()
+        schedule_each(plan_writes(w, self.rng(f"writer:{index}:{st.server.name}"), self.s.duration), self.at, act)
 
     def write(self, st: _Server, path: str, size: int, content: int, duration: float, mode: str, who: str) -> None:
         """A microservice writes a file through NFS: in place, or to ``.NAME.tmp`` then renamed."""

@@ -55,7 +55,6 @@ import hashlib
 import heapq
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -69,7 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from nassim.backends._workload import plan_writes
+from nassim.backends._workload import PlannedWrite, plan_writes, schedule_each, stream
 from nassim.backends.base import WallClock
 from nassim.errors import BackendError
 from nassim.scenario import NfsToWindowsProbe, NoSidecarProbe, PodDelete, SidecarRunningProbe, Writer
@@ -110,9 +109,8 @@ _RUN_FAILED = re.compile(r"^\[\d\d:\d\d:\d\d\] Sync to Windows failed \(rsync ex
 _MKDIR = 'mkdir -- "$1"'
 _WRITE = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
 _WRITE_RENAME = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$2" && mv -f -- "$2" "$1"'
-_LIST = 'cd -- "$1" 2>/dev/null || exit 0; find . -type f -exec sha1sum {} +'
+_SHA1S = 'cd -- "$1" 2>/dev/null || exit 0; shift; sha1sum -- "$@" 2>/dev/null; exit 0'
 _REMOVE = 'rm -rf -- "$1"; test ! -e "$1"'
-_EXISTS = 'test -e "$1"'
 
 
 def unsupported(scenario: Scenario, topology: Topology | None = None) -> list[str]:
@@ -366,6 +364,17 @@ class _Watch:
     synced: float | None = None  # when the run that brought it ended (or ``seen``, if earlier)
 
 
+@attrs.frozen
+class _LoggedRun:
+    """One sidecar run, from its log line: start and duration in scenario seconds, exit code."""
+
+    server: str
+    container: str
+    t0: float
+    took: float
+    code: int
+
+
 class _Interrupted(BaseException):
     """SIGTERM, turned into an exception so that the cleanup in ``finally`` runs."""
 
@@ -540,7 +549,7 @@ class _LiveRun:
 
     def probe(self, p: SidecarRunningProbe | NoSidecarProbe | NfsToWindowsProbe) -> None:
         if isinstance(p, NfsToWindowsProbe):
-            content = random.Random(f"{self.s.seed}:probe:{p.server}:{p.at}:{p.path}").getrandbits(62)
+            content = stream(self.s.seed, f"probe:{p.server}:{p.at}:{p.path}").getrandbits(62)
             self.probe_writes.append((p, content))
             self.when_serving(p.server, lambda: self.write(p.server, p.path, p.size, content, "inplace",
                                                            f"probe:{p.type}"))
@@ -575,21 +584,10 @@ class _LiveRun:
     # --- writes ----------------------------------------------------------------------------------
 
     def schedule_writer(self, index: int, w: Writer, name: str) -> None:
-        plan = plan_writes(w, random.Random(f"{self.s.seed}:writer:{index}:{name}"), self.s.duration)
+        def act(pw: PlannedWrite) -> None:
+            self.when_serving(name, lambda: self.write(name, pw.path, pw.size, pw.content, w.mode, f"writer-{index}"))
 
-        def step() -> None:
-            pw = next(plan, None)
-            if pw is None:
-                return
-
-            def fire() -> None:
-                self.when_serving(name, lambda: self.write(name, pw.path, pw.size, pw.content, w.mode,
-                                                           f"writer-{index}"))
-                step()
-
-            self.at(pw.t, fire)
-
-        step()
+        schedule_each(plan_writes(w, stream(self.s.seed, f"writer:{index}:{name}"), self.s.duration), self.at, act)
 
     def when_serving(self, name: str, fn: Callable[[], None]) -> None:
         """Now, or once the server's replacement pod runs (an NFS client's hard mount blocks meanwhile)."""
@@ -639,7 +637,7 @@ class _LiveRun:
         for name, watches in pending.items():
             if name in self.restarting:
                 continue
-            found = self.windows_sha1s(name)
+            found = self.windows_sha1s(name, sorted({w.path for w in watches}))
             t = self.now()
             for w in watches:
                 if found.get(w.path) == w.sha1:
@@ -647,23 +645,25 @@ class _LiveRun:
                 else:
                     w.unseen = t
 
-    def windows_sha1s(self, name: str) -> dict[str, str]:
-        """path under the prefix -> SHA-1 of its bytes, for the files in the server's Windows folder."""
+    def windows_sha1s(self, name: str, paths: list[str]) -> dict[str, str]:
+        """path -> SHA-1 of its bytes, for those of ``paths`` (under the prefix) in the server's Windows folder."""
         out: dict[str, str] = {}
         if self.b.windows_root is not None:
             base = os.path.join(self.windows_dir(name), self.prefix)
-            for path in _walk(base):
-                with contextlib.suppress(OSError), open(os.path.join(base, path), "rb") as fh:
+            for path in paths:
+                full = os.path.join(base, path)
+                if os.path.islink(full):
+                    continue  # never followed
+                with contextlib.suppress(OSError), open(full, "rb") as fh:
                     out[path] = hashlib.sha1(fh.read()).hexdigest()
             return out
-        p = self.b.exec(self.pod[name], self.sidecar_name(name), _LIST, f"{WINDOWS_MOUNT}/{self.prefix}", check=False)
-        if p.returncode != 0:
-            return out  # the sidecar is restarting: look again at the next poll
+        p = self.b.exec(
+            self.pod[name], self.sidecar_name(name), _SHA1S, f"{WINDOWS_MOUNT}/{self.prefix}", *paths, check=False
+        )
         for line in p.stdout.decode("utf-8", errors="replace").splitlines():
             digest, _, path = line.partition("  ")
-            if path.startswith("./"):
-                out[path[2:]] = digest
-        return out
+            out[path] = digest
+        return out  # empty while the sidecar restarts: the next poll looks again
 
     # --- pod deletion ----------------------------------------------------------------------------------
 
@@ -731,29 +731,33 @@ class _LiveRun:
         wall = datetime.fromisoformat(m.group(1) + frac + zone).timestamp()
         return (wall - self.epoch) * self.b.speed
 
+    def log_lines(self, text: str) -> Iterator[tuple[float, str, tuple[float, int] | None]]:
+        """(scenario time, line, run) for each line of ``kubectl logs --timestamps`` since the start;
+        ``run`` is (duration in scenario seconds, exit code) for a sidecar's run line, else None."""
+        for raw in text.splitlines():
+            stamp, _, line = raw.partition(" ")
+            t = self.scenario_time(stamp)
+            if t is None or t < 0:
+                continue
+            ok, failed = _RUN_OK.match(line), _RUN_FAILED.match(line)
+            if ok is not None:
+                yield t, line, (min(t, float(ok.group(1)) * self.b.speed), 0)
+            elif failed is not None:
+                yield t, line, (0.0, int(failed.group(1)))  # the failure line gives no duration
+            else:
+                yield t, line, None
+
     def parse_runs(self, logs: list[tuple[str, str, str]]) -> None:
         """LogLine and RsyncRun records from the sidecars' logs; FileSynced for the writes each run brought."""
-        runs: list[tuple[str, str, str, float, float, int]] = []  # (server, pod, container, start, duration, exit)
+        runs: list[_LoggedRun] = []
         for name, pod, text in logs:
             container = self.sidecar_name(name)
-            for raw in text.splitlines():
-                stamp, _, line = raw.partition(" ")
-                t = self.scenario_time(stamp)
-                if t is None or t < 0:
-                    continue
+            for t, line, run in self.log_lines(text):
                 self.record(LogLine(t, name, pod, container, line))
-                ok, failed = _RUN_OK.match(line), _RUN_FAILED.match(line)
-                if ok is not None:
-                    took = float(ok.group(1)) * self.b.speed
-                    runs.append((name, pod, container, max(0.0, t - took), t - max(0.0, t - took), 0))
-                elif failed is not None:
-                    runs.append((name, pod, container, t, 0.0, int(failed.group(1))))
-        runs.sort(key=lambda r: (r[0], r[3]))
-        numbered: list[tuple[int, tuple[str, str, str, float, float, int]]] = []
-        counts: dict[str, int] = {}
-        for r in runs:
-            counts[r[0]] = counts.get(r[0], 0) + 1
-            numbered.append((counts[r[0]], r))
+                if run is not None:
+                    took, code = run
+                    runs.append(_LoggedRun(name, container, t - took, took, code))
+        runs.sort(key=lambda r: (r.server, r.t0))
         brought: dict[int, list[_Watch]] = {}
         for w in self.watches:
             if w.seen is None:
@@ -761,22 +765,24 @@ class _LiveRun:
             # The run that copied it ended after the last look that missed it and started before the
             # look that found it: the first such run of its server.
             hit = next(
-                (i for i, (_, r) in enumerate(numbered)
-                 if r[0] == w.server and r[5] == 0 and r[3] + r[4] >= w.unseen and r[3] <= w.seen),
+                (i for i, r in enumerate(runs)
+                 if r.server == w.server and r.code == 0 and r.t0 + r.took >= w.unseen and r.t0 <= w.seen),
                 None,
             )
             if hit is not None:
                 brought.setdefault(hit, []).append(w)
-        for i, (number, (name, _pod, container, t0, took, code)) in enumerate(numbered):
+        numbers: dict[str, int] = {}
+        for i, r in enumerate(runs):
+            numbers[r.server] = number = numbers.get(r.server, 0) + 1
             mine = brought.get(i, [])
             for w in mine:
-                t = w.synced = max(t0, min(w.seen or t0, t0 + took))
-                self.record(FileSynced(t, name, "windows", w.path, w.size, w.content, container, number))
-            self.record(RsyncRun(t0, name, container, number, took, code, len(mine), sum(w.size for w in mine), 0, 0))
+                t = w.synced = max(r.t0, min(w.seen or r.t0, r.t0 + r.took))
+                self.record(FileSynced(t, r.server, "windows", w.path, w.size, w.content, r.container, number))
+            self.record(RsyncRun(r.t0, r.server, r.container, number, r.took, r.code, len(mine),
+                                 sum(w.size for w in mine), 0, 0))
         # A write seen on Windows with no run to credit (logs lost with a pod): still a sync, of no run.
-        credited = {(r.server, r.path, r.content) for r in self.trace.of(FileSynced)}
         for w in self.watches:
-            if w.seen is not None and (w.server, w.path, w.content) not in credited:
+            if w.seen is not None and w.synced is None:
                 w.synced = w.seen
                 self.record(FileSynced(w.seen, w.server, "windows", w.path, w.size, w.content,
                                        self.sidecar_name(w.server), 0))
@@ -843,14 +849,9 @@ class _LiveRun:
             pod = self.current_pod(name)
             if pod is not None:
                 with contextlib.suppress(BackendError):
-                    for raw in self.b.logs(pod, self.sidecar_name(name), since=self.since()).splitlines():
-                        stamp, _, line = raw.partition(" ")
-                        t = self.scenario_time(stamp)
-                        ok, failed = _RUN_OK.match(line), _RUN_FAILED.match(line)
-                        if t is None or (ok is None and failed is None):
-                            continue
-                        took = float(ok.group(1)) if ok is not None else 0.0
-                        if self.epoch + t / self.b.speed - took > t_removed:
+                    text = self.b.logs(pod, self.sidecar_name(name), since=self.since())
+                    for t, _, run in self.log_lines(text):
+                        if run is not None and self.epoch + (t - run[0]) / self.b.speed > t_removed:
                             return
             time.sleep(min(self.b.poll, interval / self.b.speed / 4))
 
@@ -874,16 +875,6 @@ def _failure(p: subprocess.CompletedProcess[bytes]) -> str:
     if "refused" in low or "unable to connect" in low or "no such host" in low or "timeout" in low:
         return f"cannot reach the cluster ({err}); start it: 'minikube start'"
     return f"kubectl failed ({err})"
-
-
-def _walk(base: str) -> Iterator[str]:
-    """Regular files under ``base`` (relative POSIX paths), never following a symlink."""
-    for root, dirs, files in os.walk(base):
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
-        for f in files:
-            full = os.path.join(root, f)
-            if os.path.isfile(full) and not os.path.islink(full):
-                yield os.path.relpath(full, base).replace(os.sep, "/")
 
 
 def _remove_tree(path: str) -> None:
