@@ -762,6 +762,23 @@ class FileTree:
         else:
             parent.set(name, entry)
 
+    def put_files(self, parent: str, files: Iterable[tuple[str, int, int, object]]) -> int:
+        """Write regular files into the directory ``parent``: ``(name, size, mtime_ns, content)``
+        each, in order, as ``tree[parent/name] = File(size, mtime_ns, content)`` would; return
+        how many names were new. One directory lookup for them all (a simulator's writer)."""
+        node = self._node(parent)
+        if type(node) is not _DirNode:
+            raise TreeError(f"{parent!r}: {'missing' if node is None else 'not a directory'}")
+        new = 0
+        for name, size, mtime_ns, content in files:
+            if name not in node._index:
+                if len(split_path(name)) != 1:
+                    raise TreeError(f"{name!r}: a file name, not a path")
+                if name not in node._dirs:
+                    new += 1
+            node.set_file(name, size, mtime_ns, content)
+        return new
+
     def __delitem__(self, path: str) -> None:
         """Remove an entry (a directory with everything below it)."""
         parent, name = self._parent(path)

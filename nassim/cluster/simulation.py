@@ -589,7 +589,14 @@ class Simulation:
         side.forget_dirs()
         pending, pending_rev = st.pending, st.pending_rev
         entries = side.entries
+        files: list[str] = []
         for line in result.itemized:
+            if line[1] == "f":
+                # A regular file's line (``>f``, ``cf``, ``.f``): most of them, one per write.
+                if line[2] == "+":
+                    entries += 1
+                files.append(line[12:])
+                continue
             if line.startswith("*deleting"):
                 entries -= 1
                 continue
@@ -602,6 +609,8 @@ class Simulation:
             if name and name != ".":
                 pending[name] = None  # st.touch(name)
                 pending_rev[name] = None
+        pending.update(dict.fromkeys(files))
+        pending_rev.update(dict.fromkeys(files))
         side.entries = entries
 
     def _next_seed(self) -> int:
@@ -691,6 +700,10 @@ class Simulation:
         if not batched:
             return
         now = self.env.now if until is None else until
+        pod = st.pod
+        if len(batched) == 1 and self.summary and batched[0].mode == "inplace" and pod is not None and pod.serving:
+            self._arrive_all(st, batched[0], now)
+            return
         while True:
             bw = batched[0] if len(batched) == 1 else min(batched, key=_arrival)
             t = bw.t
@@ -730,6 +743,54 @@ class Simulation:
             self.apply_write(st, pod, path, size, content, bw.mode, bw.who, t)
         bw.t = t + rng.expovariate(bw.rate)
         self.batched_events += 1
+
+    def _arrive_all(self, st: ServerState, bw: BatchedWriter, now: float) -> None:
+        """Every arrival of ``bw``, the server's only batched writer, by ``now``: :meth:`_arrive`
+        in summary mode, in place, on a serving pod (what a month-long run spends its time
+        in), in one loop with the same draws in the same order and one tree lookup for all the
+        files (tests/test_batched_writes.py holds it to the per-write path)."""
+        t = bw.t
+        if t > now:
+            return
+        rng, rate, stop, names, size_spec = bw.rng, bw.rate, bw.stop, bw.names, bw.size
+        random_, randbelow, getrandbits = rng.random, rng._randbelow, rng.getrandbits
+        fixed = size_spec.value if size_spec.dist == "fixed" else None
+        parent, _, stem = bw.prefix.rpartition("/")
+        head = f"{parent}/" if parent else ""
+        pod = st.pod
+        assert pod is not None
+        export = pod.export
+        versions, pending, pending_rev, unsynced = st.versions, st.pending, st.pending_rev, self._unsynced
+        server, start_ns = st.server.name, self.start_ns
+        files: list[tuple[str, int, int, object]] = []
+        n = bw.n
+        first = True
+        while t <= now:
+            if stop is not None and t > stop:
+                t = math.inf
+                self.batched_events += 1  # the per-write process ends: its own event
+                break
+            n += 1
+            name = f"{stem}f{(randbelow(names) if names else n):06d}.dat"
+            size = fixed if fixed is not None else self.draw_size(size_spec, rng)
+            content = getrandbits(62)  # new_content()
+            path = head + name
+            mtime = start_ns + round(t * 1e9)  # vm_ns(t)
+            if first:
+                first = False
+                created = export.ensure_dirs(path, mtime)
+                if created:
+                    st.touch(*created)
+            versions[path] = versions.get(path, 0) + 1
+            files.append((name, size, mtime, content))
+            pending[path] = None  # st.touch(path)
+            pending_rev[path] = None
+            unsynced[(server, path)] = (t, content, size)
+            t += -math.log(1.0 - random_()) / rate  # rng.expovariate(rate), spelled out
+            self.batched_events += 1
+        bw.t, bw.n = t, n
+        if files:
+            export.put_files(parent, files)
 
     def wait_then_write(self, st: ServerState, path: str, size: int, content: int, mode: str, who: str) -> None:
         """A batched write that finds the server down waits for it, as :meth:`write_file` does.

@@ -63,6 +63,10 @@ class Side:
             self.entries += 1
         return new
 
+    def put_files(self, parent: str, files: list[tuple[str, int, int, object]]) -> None:
+        """Write files into the existing directory ``parent`` (see FileTree.put_files)."""
+        self.entries += self.tree.put_files(parent, files)
+
     def delete(self, path: str) -> int:
         """Remove an entry (a directory with its subtree); return how many entries went."""
         if path not in self.tree:

@@ -184,7 +184,7 @@ def run(
         dst_name.rstrip("/") or "/",
         read_source,
         interrupt,
-        random.Random(seed),
+        seed,
     )
     r.in_place = in_place
     if changed is not None:
@@ -208,7 +208,7 @@ class _Run:
         dst_name: str,
         read_source: SourceReader | None,
         interrupt: Interrupt | None,
-        rng: random.Random,
+        seed: int,
     ) -> None:
         self.o = opts
         self.vol = vol
@@ -217,7 +217,7 @@ class _Run:
         self.dst_name = dst_name
         self.read_source = read_source
         self.interrupt = interrupt
-        self.rng = rng
+        self.seed = seed  # of the temp-file names' generator, made when one is needed
         self.filt: Filter = compile_excludes(opts.excludes)
         self.filtering = bool(self.filt)  # the filter's __bool__ is a Python call; this is hot
         self.itemized: list[str] = []
@@ -568,6 +568,9 @@ class _Run:
         subdirs: list[str] = []
         plain = self.vol.case_sensitive
         column_quick, same_time = self.column_quick, self.same_time
+        plain_send, windows_names, change_flags = self.plain_send, self.vol.windows_names, self.change_flags
+        itemized, transfers, now = self.itemized, self.transfers, self.now
+        exact_times, times, write, inplace = self.exact_times, o.times, not o.dry_run, o.inplace
         for name in names:
             if name in sdirs:
                 subdirs.append(name)
@@ -591,18 +594,23 @@ class _Run:
                     if column_quick:
                         # sync_file() for two regular files, without --checksum,
                         # --ignore-times, --size-only, --update or --ignore-existing.
-                        if size == dsize and same_time(mtime, dmtime):
-                            continue  # unchanged, and same_time() is symmetric: no time to set
-                        if self.plain_send and not (self.vol.windows_names and windows_name_problem(name)):
-                            self.send(
-                                name,
-                                dnode,
-                                crel,
-                                size,
-                                mtime,
-                                v,
-                                self.change_flags[size != dsize][not same_time(dmtime, mtime)],
-                            )
+                        same = same_time(mtime, dmtime)  # symmetric
+                        if size == dsize and same:
+                            continue  # unchanged: no time to set
+                        if plain_send and not (windows_names and windows_name_problem(name)):
+                            # transfer() of a file the destination holds under ``name``, from the
+                            # columns, when nothing can get in the way (``self.plain_send``).
+                            itemized.append(f">f{change_flags[size != dsize][not same]} {crel}")
+                            stats["transferred"] += 1
+                            stats["bytes"] += size
+                            out = (mtime if exact_times else self.stored_time(mtime)) if times else now
+                            transfers.append(_transfer(crel, size, v, out, self.progress()))
+                            if write:
+                                # put() of a file over the file ``name`` (no journal outside a dry
+                                # run); --inplace rewrites it where it is, and the directory's mtime stays.
+                                dnode.set_file(name, size, out, v)
+                                if not inplace:
+                                    dnode.mtime_ns = now
                             continue
                     self.sync_file(name, _file(size, mtime, v), dnode, crel, name, _file(dsize, dmtime, w))
                     continue
@@ -969,24 +977,6 @@ class _Run:
             same = data is s and mtime == s.mtime_ns
             self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
 
-    def send(
-        self, name: str, dparent: _DirNode, rel: str, size: int, mtime_ns: int, content: object, flags: str
-    ) -> None:
-        """``transfer()`` of a file the destination holds under ``name``, from its
-        columns, when nothing can get in the way (``self.plain_send``)."""
-        self.itemized.append(f">f{flags} {rel}")
-        stats = self.stats
-        stats["transferred"] += 1
-        stats["bytes"] += size
-        mtime = (mtime_ns if self.exact_times else self.stored_time(mtime_ns)) if self.o.times else self.now
-        self.transfers.append(_transfer(rel, size, content, mtime, self.progress()))
-        if not self.o.dry_run:
-            # put() of a file over the file ``name`` (no journal outside a dry run);
-            # --inplace rewrites it where it is, and the directory's mtime stays.
-            dparent.set_file(name, size, mtime, content)
-            if not self.o.inplace:
-                dparent.mtime_ns = self.now
-
     def progress(self) -> RsyncStats:
         """The run's counts so far (this runs once per transferred file: RsyncStats made
         without attrs' __init__, a third faster, from the counters in the fields' order)."""
@@ -1021,7 +1011,7 @@ class _Run:
                 content = File(base.size, self.now, mixed)
             self.put(dparent, name, existing, content)
         elif it.signal == "KILL":
-            self.set_child(dparent, _tmp_name(name, self.rng), partial)
+            self.set_child(dparent, _tmp_name(name, random.Random(self.seed)), partial)
             self.touch_dir(dparent)
         elif self.o.partial:
             self.put(dparent, name, existing, File(written, 0, data.content))

@@ -124,13 +124,19 @@ def compile_excludes(patterns: Sequence[str]) -> Filter:
     The predicate is falsy-testable: with no patterns it is an empty callable
     object, so callers can skip filtering altogether.
     """
-    rules = [_Rule(p) for p in patterns if p and p.strip("/")]
+    return _Compiled([_Rule(p) for p in patterns if p and p.strip("/")])
 
-    class _Compiled:
-        def __call__(self, path: str, is_dir: bool) -> bool:
-            return any(r.matches(path, is_dir) for r in rules)
 
-        def __bool__(self) -> bool:
-            return bool(rules)
+class _Compiled:
+    """The predicate :func:`compile_excludes` returns (falsy with no rules)."""
 
-    return _Compiled()
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: list[_Rule]) -> None:
+        self.rules = rules
+
+    def __call__(self, path: str, is_dir: bool) -> bool:
+        return any(r.matches(path, is_dir) for r in self.rules)
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
