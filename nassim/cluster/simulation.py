@@ -753,7 +753,7 @@ class Simulation:
         if t > now:
             return
         rng, rate, stop, names, size_spec = bw.rng, bw.rate, bw.stop, bw.names, bw.size
-        random_, randbelow, getrandbits = rng.random, rng._randbelow, rng.getrandbits
+        random_, randrange, getrandbits = rng.random, rng.randrange, rng.getrandbits
         fixed = size_spec.value if size_spec.dist == "fixed" else None
         parent, _, stem = bw.prefix.rpartition("/")
         head = f"{parent}/" if parent else ""
@@ -771,7 +771,7 @@ class Simulation:
                 self.batched_events += 1  # the per-write process ends: its own event
                 break
             n += 1
-            name = f"{stem}f{(randbelow(names) if names else n):06d}.dat"
+            name = f"{stem}f{(randrange(names) if names else n):06d}.dat"
             size = fixed if fixed is not None else self.draw_size(size_spec, rng)
             content = getrandbits(62)  # new_content()
             path = head + name
