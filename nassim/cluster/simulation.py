@@ -763,15 +763,27 @@ class Simulation:
         versions, pending, pending_rev, unsynced = st.versions, st.pending, st.pending_rev, self._unsynced
         server, start_ns = st.server.name, self.start_ns
         files: list[tuple[str, int, int, object]] = []
-        n = bw.n
+        n = n0 = bw.n
         first = True
+        # The pool's file names, made once (for pools of up to 65,536 names).
+        table = bw.names_table
+        if table is None and 0 < names <= 1 << 16:
+            table = bw.names_table = [f"{stem}f{i:06d}.dat" for i in range(names)]
+        bits = names.bit_length()
         while t <= now:
             if stop is not None and t > stop:
                 t = math.inf
                 self.batched_events += 1  # the per-write process ends: its own event
                 break
             n += 1
-            name = f"{stem}f{(randrange(names) if names else n):06d}.dat"
+            if table is not None:
+                # rng.randrange(names), spelled out as CPython's Random._randbelow draws it.
+                r = getrandbits(bits)
+                while r >= names:
+                    r = getrandbits(bits)
+                name = table[r]
+            else:
+                name = f"{stem}f{(randrange(names) if names else n):06d}.dat"
             size = fixed if fixed is not None else self.draw_size(size_spec, rng)
             content = getrandbits(62)  # new_content()
             path = head + name
@@ -787,7 +799,7 @@ class Simulation:
             pending_rev[path] = None
             unsynced[(server, path)] = (t, content, size)
             t += -math.log(1.0 - random_()) / rate  # rng.expovariate(rate), spelled out
-            self.batched_events += 1
+        self.batched_events += n - n0
         bw.t, bw.n = t, n
         if files:
             export.put_files(parent, files)

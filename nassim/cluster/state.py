@@ -118,6 +118,7 @@ class BatchedWriter:
     rng: random.Random
     t: float
     n: int = 0
+    names_table: list[str] | None = None  # the pool's file names, once made
 
 
 @attrs.define(eq=False)
