@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies_rsync import case_args
@@ -187,3 +188,73 @@ def test_incremental_run_sends_what_a_full_run_sends(case, seed, count, on_dst, 
         full.stats.bytes,
         full.stats.attr_updates,
     )
+
+
+def _itemized_paths(r: rsync.RsyncResult) -> list[str]:
+    """The paths a run itemized, deletions and ``./`` aside (what a simulator marks as changed)."""
+    paths = []
+    for line in r.itemized:
+        if line.startswith("*deleting"):
+            continue
+        name = line[12:].split(" -> ", 1)[0].rstrip("/")
+        if name and name != ".":
+            paths.append(name)
+    return paths
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    case_args(),
+    st.integers(0, 2**32),
+    st.integers(1, 6),
+    st.integers(0, 3),
+    st.sampled_from([Volume.linux(), Volume.windows_9p(), Volume.fat(), Volume(mtime_resolution_ns=10**9)]),
+)
+def test_a_settled_path_needs_no_look_from_the_next_run(case, seed, count, more, volume):
+    """From two trees in sync, the paths a run reports as settled can be left out of the next
+    incremental run's changes: with everything else it itemized, and whatever changed since,
+    that run gives what a full run gives."""
+    (src, dst), args = case
+    args = [a for a in args if a not in ("-n", "--dry-run")]
+    first = _run(src, dst, args, dst_volume=volume)
+    assume(first is not None and first.dst is not None and first.exit_code == 0)
+    again = _run(src, first.dst, [*args, "-n"], dst_volume=volume)
+    assume(again is not None and not again.itemized and not again.messages)  # the two are in sync
+    rng = random.Random(seed)
+    changed = _retouch(src, rng, count)
+    run = _run(src, first.dst, args, dst_volume=volume, changed=changed)
+    assume(run is not None and run.dst is not None)
+    assert set(run.settled) <= {t.path for t in run.transfers}
+    settled = set(run.settled)
+    later = _retouch(src, rng, more)
+    pending = [p for p in _itemized_paths(run) if p not in settled] + later
+    full = _run(src, run.dst, [*args, "-n"], dst_volume=volume)
+    inc = _run(src, run.dst, [*args, "-n"], dst_volume=volume, changed=pending)
+    assert full is not None and inc is not None
+    assert _outcome(inc) == _outcome(full)
+
+
+@pytest.mark.parametrize(
+    ("volume", "args", "settles"),
+    [
+        (Volume.linux(), ["-a"], True),
+        (Volume(mtime_resolution_ns=10**9), ["-a"], True),  # whole seconds: the same second
+        (Volume.fat(), ["-a"], False),  # 3 s is stored as 2 s: the next run sends it again
+        (Volume(mtime_resolution_ns=10**9), ["-a", "--modify-window=-1"], False),  # exact times compared
+        (Volume.windows_9p(), ["-a"], False),  # times cannot be set
+        (Volume.linux(), ["-rlpgoD"], False),  # no -t: the copy is stamped now
+    ],
+)
+def test_a_sent_file_is_settled_only_where_the_next_run_would_find_it_unchanged(volume, args, settles):
+    src = FileTree()
+    src["a"] = File(1, 2 * 10**9, 1)
+    first = _run(src, FileTree(), args, dst_volume=volume)
+    assert first is not None and first.dst is not None
+    src["a"] = File(1, 3 * 10**9 + 5, 2)
+    run = _run(src, first.dst, args, dst_volume=volume, changed=["a"])
+    assert run is not None and run.dst is not None
+    assert run.transferred == ("a",)
+    assert run.settled == (("a",) if settles else ())
+    again = _run(src, run.dst, [*args, "-n"], dst_volume=volume)
+    assert again is not None
+    assert bool(again.itemized) is not settles

@@ -123,6 +123,7 @@ class Simulation:
         topology: Topology | None = None,
         summary: bool = False,
         batch_writes: bool = True,
+        incremental: bool = True,
         costs: SyncCosts | None = None,
     ) -> None:
         """``summary=True`` keeps per-write facts out of the trace (no WriteOpened, WriteClosed
@@ -133,6 +134,9 @@ class Simulation:
         by default such writers are applied in batches when something looks at their
         server, with the same trace (:attr:`batched_events` counts the events saved).
 
+        ``incremental=False`` makes every sidecar run look at the whole tree; by default a
+        run looks only at the paths that changed since the last one (the same trace).
+
         ``costs`` prices the runs instead of the scenario's Windows host (which
         implies local disk to its medium and back, :func:`windows_volume`), and adds
         its ``loop_s`` to every sidecar cycle: :class:`nassim.costs.SyncCosts`, e.g.
@@ -140,6 +144,7 @@ class Simulation:
         self.s = scenario
         self.summary = summary
         self.batch_writes = batch_writes
+        self.incremental = incremental
         #: Events the per-write path would have scheduled for the writers applied in batches.
         self.batched_events = 0
         self._options: dict[tuple[str, ...], rsync.RsyncOptions] = {}
@@ -387,7 +392,7 @@ class Simulation:
                 return 1
             t0 = self.env.now
             result, duration = self.sidecar_run(st, pod, c, full, sidecar)
-            full = result.killed or result.exit_code not in (0, 23, 24)
+            full = result.killed or result.exit_code not in (0, 23, 24) or not self.incremental
             yield self.env.timeout(duration)
             if result.exit_code == 0:
                 line = f"[{self.clock()}] Synced {where} in {self.env.now - t0:.2f}s"
@@ -460,7 +465,9 @@ class Simulation:
             duration = max(kill - t0, 0.0)
         st.runs += 1
         self.record_run(st, pod, c.name, result, duration, side="windows", torn=torn, base=base, t0=t0)
-        self.changed_by_run(st, windows, result)
+        # What the run settled needs no look from this sidecar's next run, unless the run
+        # was a deleted pod's: the replacement's sidecar syncs another export (§1).
+        self.changed_by_run(st, windows, result, st.pending if pod is st.pod else None)
         return result, duration
 
     def reverse_run(
@@ -490,7 +497,7 @@ class Simulation:
         )
         st.runs += 1
         self.record_run(st, pod, c.name, result, duration, side="nfs", t0=t0)
-        self.changed_by_run(st, export, result)
+        self.changed_by_run(st, export, result, st.pending_rev if pod is st.pod else None)
         return result, duration
 
     def options(self, args: tuple[str, ...]) -> rsync.RsyncOptions:
@@ -543,7 +550,8 @@ class Simulation:
                 result.exit_code,
                 result.stats.transferred,
                 result.stats.bytes,
-                max(result.stats.scanned, pod.export.entries if side == "windows" else result.stats.scanned),
+                # The whole source is scanned (and charged), whatever the incremental path looked at.
+                max(result.stats.scanned, pod.export.entries if side == "windows" else st.windows.entries),
                 result.stats.deleted,
                 result.itemized,
                 result.errors,
@@ -582,10 +590,14 @@ class Simulation:
                 latencies.append(t0 + (head + work) - w[0])
                 del unsynced[key]
 
-    def changed_by_run(self, st: ServerState, side: Side, result: RsyncResult) -> None:
+    def changed_by_run(
+        self, st: ServerState, side: Side, result: RsyncResult, own: dict[str, None] | None = None
+    ) -> None:
         """What a run changed on its destination ``side``: the entry count follows its creations
         and deletions, and every path it itemized (``./`` and deletions aside) is pending for the
-        next runs of both directions. One pass over the itemized lines: they are one per write."""
+        next runs of both directions, except that ``own``, the pending paths of the direction
+        that ran, leaves out the paths it settled (``RsyncResult.settled``). One pass over the
+        itemized lines: they are one per write."""
         side.forget_dirs()
         pending, pending_rev = st.pending, st.pending_rev
         entries = side.entries
@@ -609,8 +621,13 @@ class Simulation:
             if name and name != ".":
                 pending[name] = None  # st.touch(name)
                 pending_rev[name] = None
-        pending.update(dict.fromkeys(files))
-        pending_rev.update(dict.fromkeys(files))
+        fresh = dict.fromkeys(files)
+        for p in (pending, pending_rev):
+            if p is own and result.settled:
+                settled = set(result.settled)
+                p.update(dict.fromkeys([f for f in files if f not in settled]))
+            else:
+                p.update(fresh)
         side.entries = entries
 
     def _next_seed(self) -> int:

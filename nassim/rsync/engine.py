@@ -103,6 +103,10 @@ class RsyncResult:
     stats: RsyncStats = RsyncStats()
     transfers: tuple[Transfer, ...] = ()  # files whose data was written, in order
     killed: bool = False
+    # Transferred paths the next incremental run need not look at again: their copy passes
+    # the quick check against the source as it is, and so does every directory the run fixed
+    # (see _Run.settles). Only files sent from the columns are listed: a subset of all such.
+    settled: tuple[str, ...] = ()
 
     @property
     def transferred(self) -> tuple[str, ...]:
@@ -224,6 +228,7 @@ class _Run:
         self.messages: list[str] = []
         self.errors: list[str] = []
         self.transfers: list[Transfer] = []
+        self.settled: list[str] = []
         self.in_place = False
         # The incremental path: directory -> names to look at, and the changed paths themselves.
         self.visit: dict[str, set[str]] | None = None
@@ -261,6 +266,13 @@ class _Run:
             and not vol.read_only
             and interrupt is None
             and not (vol.owners is OwnerSupport.FAIL and (opts.owner or opts.group))
+        )
+        # A file sent with its time set passes the quick check from then on (same size; the
+        # stored time within the same second as the source's), and so does each directory
+        # whose time fix_dir_times() sets: the volume stores times to the second or finer,
+        # sets them, and --modify-window is not negative. Such a sent file is settled.
+        self.settles = (
+            opts.times and vol.can_set_times and vol.mtime_resolution_ns <= 1_000_000_000 and opts.modify_window >= 0
         )
         # Itemize flags of a changed file by [size differs][mtime differs] (sync_file).
         t = "t" if opts.times else "T"
@@ -446,6 +458,7 @@ class _Run:
             stats=RsyncStats(**self.stats),
             transfers=tuple(self.transfers),
             killed=self.killed,
+            settled=tuple(self.settled),
         )
 
     stopped = False
@@ -569,7 +582,7 @@ class _Run:
         plain = self.vol.case_sensitive
         column_quick, same_time = self.column_quick, self.same_time
         plain_send, windows_names, change_flags = self.plain_send, self.vol.windows_names, self.change_flags
-        itemized, transfers, now = self.itemized, self.transfers, self.now
+        itemized, transfers, now, settles, settled = self.itemized, self.transfers, self.now, self.settles, self.settled
         exact_times, times, write, inplace = self.exact_times, o.times, not o.dry_run, o.inplace
         for name in names:
             if name in sdirs:
@@ -605,6 +618,8 @@ class _Run:
                             stats["bytes"] += size
                             out = (mtime if exact_times else self.stored_time(mtime)) if times else now
                             transfers.append(_transfer(crel, size, v, out, self.progress()))
+                            if settles:
+                                settled.append(crel)
                             if write:
                                 # put() of a file over the file ``name`` (no journal outside a dry
                                 # run); --inplace rewrites it where it is, and the directory's mtime stays.
