@@ -149,7 +149,6 @@ class Simulation:
         self.batched_events = 0
         self._options: dict[tuple[str, ...], rsync.RsyncOptions] = {}
         self.latencies: list[float] = []
-        self._unsynced: dict[tuple[str, str], tuple[float, int, int]] = {}
         self.topology = topology if topology is not None else scenario.load_topology()
         self.env = _CountingEnvironment()
         self.trace = Trace(seed=scenario.seed, params={"scenario": scenario.name, "summary": summary})
@@ -199,7 +198,7 @@ class Simulation:
         if not self.summary:
             self.trace.add(r)
         elif isinstance(r, WriteClosed) and r.side == "nfs":
-            self._unsynced[(r.server, r.path)] = (r.t, r.content, r.size)
+            self.servers[r.server].unsynced[r.path] = (r.t, r.content, r.size)
 
     def new_content(self, rng: random.Random) -> int:
         return rng.getrandbits(62)
@@ -464,7 +463,8 @@ class Simulation:
         if result.killed and kill is not None:
             duration = max(kill - t0, 0.0)
         st.runs += 1
-        self.record_run(st, pod, c.name, result, duration, side="windows", torn=torn, base=base, t0=t0)
+        scanned = max(result.stats.scanned, export.entries)
+        self.record_run(st, pod, c.name, result, duration, side="windows", torn=torn, base=base, t0=t0, scanned=scanned)
         # What the run settled needs no look from this sidecar's next run, unless the run
         # was a deleted pod's: the replacement's sidecar syncs another export (§1).
         self.changed_by_run(st, windows, result, st.pending if pod is st.pod else None)
@@ -492,11 +492,12 @@ class Simulation:
             changed=changed,
             in_place=True,
         )
-        duration = self.init_cost.seconds(
-            attrs.evolve(result.stats, scanned=windows.entries, dst_stat=max(result.stats.dst_stat, windows.entries))
+        charged = attrs.evolve(
+            result.stats, scanned=windows.entries, dst_stat=max(result.stats.dst_stat, windows.entries)
         )
+        duration = self.init_cost.seconds(charged)
         st.runs += 1
-        self.record_run(st, pod, c.name, result, duration, side="nfs", t0=t0)
+        self.record_run(st, pod, c.name, result, duration, side="nfs", t0=t0, scanned=charged.scanned)
         self.changed_by_run(st, export, result, st.pending_rev if pod is st.pod else None)
         return result, duration
 
@@ -536,7 +537,10 @@ class Simulation:
         torn: Iterable[str] = (),
         base: float = 0.0,
         t0: float | None = None,
+        scanned: int | None = None,
     ) -> None:
+        """Record one run; ``scanned`` is the scan it was charged (default: what the engine
+        looked at), the whole source for a sidecar's run whatever the incremental path visited."""
         t0 = self.env.now if t0 is None else t0
         st_runs = st.runs
         torn = set(torn)
@@ -550,8 +554,7 @@ class Simulation:
                 result.exit_code,
                 result.stats.transferred,
                 result.stats.bytes,
-                # The whole source is scanned (and charged), whatever the incremental path looked at.
-                max(result.stats.scanned, pod.export.entries if side == "windows" else st.windows.entries),
+                result.stats.scanned if scanned is None else scanned,
                 result.stats.deleted,
                 result.itemized,
                 result.errors,
@@ -570,7 +573,7 @@ class Simulation:
 
     def measure_latencies(self, server: str, result: RsyncResult, t0: float, base: float) -> None:
         """Summary mode: each write whose exact content a sidecar run copied gets its latency."""
-        unsynced = self._unsynced
+        unsynced = self.servers[server].unsynced
         if not unsynced:
             return
         # self.elapsed(done, base), spelled out with the same operations in the same order
@@ -581,14 +584,14 @@ class Simulation:
         per_byte, per_create, per_delete = src.byte_s + dst.byte_s, dst.create_s, dst.delete_s
         latencies = self.latencies
         for tr in result.transfers:
-            key = (server, tr.path)
-            w = unsynced.get(key)
+            path = tr.path
+            w = unsynced.get(path)
             # A write's content is a non-negative int: a bytes or digest content never matches it.
             if w is not None and w[1] == tr.content and w[2] == tr.size:
                 d = tr.done
                 work = per_byte * d.bytes + per_create * (d.transferred + d.created_dirs) + per_delete * d.deleted
                 latencies.append(t0 + (head + work) - w[0])
-                del unsynced[key]
+                del unsynced[path]
 
     def changed_by_run(
         self, st: ServerState, side: Side, result: RsyncResult, own: dict[str, None] | None = None
@@ -622,7 +625,7 @@ class Simulation:
                 pending[name] = None  # st.touch(name)
                 pending_rev[name] = None
         fresh = dict.fromkeys(files)
-        for p in (pending, pending_rev):
+        for p in (pending, pending_rev) if st.server.reverse is not None else (pending,):
             if p is own and result.settled:
                 settled = set(result.settled)
                 p.update(dict.fromkeys([f for f in files if f not in settled]))
@@ -755,7 +758,7 @@ class Simulation:
             export.put_file(path, File(size, now, content))
             st.pending[path] = None  # st.touch(path)
             st.pending_rev[path] = None
-            self._unsynced[(st.server.name, path)] = (t, content, size)
+            st.unsynced[path] = (t, content, size)
         else:
             self.apply_write(st, pod, path, size, content, bw.mode, bw.who, t)
         bw.t = t + rng.expovariate(bw.rate)
@@ -777,8 +780,8 @@ class Simulation:
         pod = st.pod
         assert pod is not None
         export = pod.export
-        versions, pending, pending_rev, unsynced = st.versions, st.pending, st.pending_rev, self._unsynced
-        server, start_ns = st.server.name, self.start_ns
+        versions, pending, pending_rev, unsynced = st.versions, st.pending, st.pending_rev, st.unsynced
+        start_ns, reverse = self.start_ns, st.server.reverse is not None
         files: list[tuple[str, int, int, object]] = []
         n = n0 = bw.n
         first = True
@@ -813,8 +816,9 @@ class Simulation:
             versions[path] = versions.get(path, 0) + 1
             files.append((name, size, mtime, content))
             pending[path] = None  # st.touch(path)
-            pending_rev[path] = None
-            unsynced[(server, path)] = (t, content, size)
+            if reverse:
+                pending_rev[path] = None
+            unsynced[path] = (t, content, size)
             t += -math.log(1.0 - random_()) / rate  # rng.expovariate(rate), spelled out
         self.batched_events += n - n0
         bw.t, bw.n = t, n
@@ -912,7 +916,7 @@ class Simulation:
             st.touch(path)
             self.record(FileRenamed(t, st.server.name, "nfs", target, path, who))
         if self.summary:
-            self._unsynced[(st.server.name, path)] = (t, content, size)
+            st.unsynced[path] = (t, content, size)
         else:
             self.trace.add(WriteClosed(t, st.server.name, "nfs", path, version, size, content, who))
 

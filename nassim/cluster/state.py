@@ -184,7 +184,11 @@ class ServerState:
     pod: Pod | None = None
     incarnation: int = 0
     pending: dict[str, None] = attrs.field(factory=dict)  # paths changed since the sidecar's last run
-    pending_rev: dict[str, None] = attrs.field(factory=dict)  # the same for a Windows -> NFS sidecar
+    # The same for a Windows -> NFS sidecar (the hot paths skip it on a server that has none).
+    pending_rev: dict[str, None] = attrs.field(factory=dict)
+    # Summary mode: path -> (close time, content, size) of the last write closed on NFS whose
+    # exact content has not reached the Windows folder yet.
+    unsynced: dict[str, tuple[float, int, int]] = attrs.field(factory=dict)
     open_writes: dict[str, OpenWrite] = attrs.field(factory=dict)
     versions: dict[str, int] = attrs.field(factory=dict)
     serving_event: simpy.Event | None = None

@@ -20,6 +20,7 @@ from nassim.errors import RsyncOptionError
 from nassim.rsync.filters import Filter, compile_excludes
 from nassim.rsync.options import RsyncOptions, parse_args
 from nassim.tree import (
+    _SHARED_COLUMNS,
     Digest,
     File,
     FileTree,
@@ -254,6 +255,8 @@ class _Run:
             self.same_time = self._same_second  # type: ignore[method-assign]
         self.dir_times = opts.times and not opts.omit_dir_times
         self.exact_times = vol.can_set_times and vol.mtime_resolution_ns == 1  # stored_time(t) == t
+        # stored_time(t) is t - t % time_step where times can be set (time_step 0: they cannot).
+        self.time_step = vol.mtime_resolution_ns if vol.can_set_times else 0
         # The incremental path decides two regular files from the columns with these
         # options (sync_changed_dir), and sends one with no File made when nothing in
         # transfer() can intervene: no read at send time, no read-only volume, no
@@ -583,7 +586,7 @@ class _Run:
         column_quick, same_time = self.column_quick, self.same_time
         plain_send, windows_names, change_flags = self.plain_send, self.vol.windows_names, self.change_flags
         itemized, transfers, now, settles, settled = self.itemized, self.transfers, self.now, self.settles, self.settled
-        exact_times, times, write, inplace = self.exact_times, o.times, not o.dry_run, o.inplace
+        step, times, write, inplace = self.time_step, o.times, not o.dry_run, o.inplace
         for name in names:
             if name in sdirs:
                 subdirs.append(name)
@@ -616,14 +619,20 @@ class _Run:
                             itemized.append(f">f{change_flags[size != dsize][not same]} {crel}")
                             stats["transferred"] += 1
                             stats["bytes"] += size
-                            out = (mtime if exact_times else self.stored_time(mtime)) if times else now
+                            out = (mtime - mtime % step if step else now) if times else now  # stored_time()
                             transfers.append(_transfer(crel, size, v, out, self.progress()))
                             if settles:
                                 settled.append(crel)
                             if write:
-                                # put() of a file over the file ``name`` (no journal outside a dry
-                                # run); --inplace rewrites it where it is, and the directory's mtime stays.
-                                dnode.set_file(name, size, out, v)
+                                # put() of a file over the file ``name`` (no journal outside a dry run):
+                                # dnode.set_file() into slot j; --inplace rewrites it where it is, and
+                                # the directory's mtime stays.
+                                if dnode._shared & _SHARED_COLUMNS:
+                                    dnode._own(index=False)
+                                dnode._items[j] = v
+                                dints = dnode._ints
+                                dints[2 * j] = size
+                                dints[2 * j + 1] = out
                                 if not inplace:
                                     dnode.mtime_ns = now
                             continue
