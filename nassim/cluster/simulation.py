@@ -588,8 +588,8 @@ class Simulation:
             w = unsynced.get(path)
             # A write's content is a non-negative int: a bytes or digest content never matches it.
             if w is not None and w[1] == tr.content and w[2] == tr.size:
-                d = tr.done
-                work = per_byte * d.bytes + per_create * (d.transferred + d.created_dirs) + per_delete * d.deleted
+                _, _, transferred, nbytes, deleted, created_dirs, _ = tr.counts  # RsyncStats' fields
+                work = per_byte * nbytes + per_create * (transferred + created_dirs) + per_delete * deleted
                 latencies.append(t0 + (head + work) - w[0])
                 del unsynced[path]
 

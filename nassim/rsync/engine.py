@@ -84,7 +84,13 @@ class Transfer:
     size: int
     content: object  # the Blob written (see nassim.tree.File)
     mtime_ns: int
-    done: RsyncStats
+    # The run's counts once the file was written: RsyncStats' fields, in their order (see done).
+    counts: tuple[int, ...]
+
+    @property
+    def done(self) -> RsyncStats:
+        """The run's progress once the file was written."""
+        return RsyncStats(*self.counts)
 
 
 @attrs.frozen
@@ -117,21 +123,21 @@ class RsyncResult:
 
 _MISSING = object()
 _new_object = object.__new__
-# The attributes' setters, in the fields' order: RsyncStats and Transfer are made once
-# per file sent, without attrs' frozen __init__ (see nassim.tree._file).
+# The attributes' setters, in the fields' order: a Transfer is made once per file sent (and
+# an RsyncStats too, for a read_source), without attrs' frozen __init__ (see nassim.tree._file).
 _STATS_FIELDS = tuple(a.name for a in attrs.fields(RsyncStats))
 _s0, _s1, _s2, _s3, _s4, _s5, _s6 = (RsyncStats.__dict__[f].__set__ for f in _STATS_FIELDS)
 _t0, _t1, _t2, _t3, _t4 = (Transfer.__dict__[a.name].__set__ for a in attrs.fields(Transfer))
 
 
-def _transfer(path: str, size: int, content: object, mtime_ns: int, done: RsyncStats) -> Transfer:
-    """Transfer(path, size, content, mtime_ns, done), a third faster."""
+def _transfer(path: str, size: int, content: object, mtime_ns: int, counts: tuple[int, ...]) -> Transfer:
+    """Transfer(path, size, content, mtime_ns, counts), a third faster."""
     t = _new_object(Transfer)
     _t0(t, path)
     _t1(t, size)
     _t2(t, content)
     _t3(t, mtime_ns)
-    _t4(t, done)
+    _t4(t, counts)
     return t
 
 
@@ -620,7 +626,7 @@ class _Run:
                             stats["transferred"] += 1
                             stats["bytes"] += size
                             out = (mtime - mtime % step if step else now) if times else now  # stored_time()
-                            transfers.append(_transfer(crel, size, v, out, self.progress()))
+                            transfers.append(_transfer(crel, size, v, out, tuple(stats.values())))
                             if settles:
                                 settled.append(crel)
                             if write:
@@ -996,7 +1002,7 @@ class _Run:
                 f'rsync: [receiver] chown "{self.full(_tmp_rel(rel))}" failed: Operation not permitted (1)'
             )
             mtime = self.now
-        self.transfers.append(_transfer(rel, data.size, data.content, mtime, self.progress()))
+        self.transfers.append(_transfer(rel, data.size, data.content, mtime, tuple(self.stats.values())))
         if not o.dry_run:
             same = data is s and mtime == s.mtime_ns
             self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
