@@ -770,13 +770,24 @@ class FileTree:
         if type(node) is not _DirNode:
             raise TreeError(f"{parent!r}: {'missing' if node is None else 'not a directory'}")
         new = 0
+        lo, hi = _INT64_MIN, _INT64_MAX
         for name, size, mtime_ns, content in files:
-            if name not in node._index:
-                if len(split_path(name)) != 1:
-                    raise TreeError(f"{name!r}: a file name, not a path")
-                if name not in node._dirs:
-                    new += 1
-            node.set_file(name, size, mtime_ns, content)
+            i = node._index.get(name)
+            if i is None or not (lo <= size <= hi and lo <= mtime_ns <= hi):
+                if i is None:
+                    if len(split_path(name)) != 1:
+                        raise TreeError(f"{name!r}: a file name, not a path")
+                    if name not in node._dirs:
+                        new += 1
+                node.set(name, _file(size, mtime_ns, content))
+                continue
+            # node.set_file() of a file in the columns, inlined: a writer's every write comes here.
+            if node._shared & _SHARED_COLUMNS:
+                node._own(index=False)
+            node._items[i] = content
+            ints = node._ints
+            ints[2 * i] = size
+            ints[2 * i + 1] = mtime_ns
         return new
 
     def __delitem__(self, path: str) -> None:

@@ -982,3 +982,34 @@ def test_listdir_orders_non_ascii_and_undecodable_names_by_their_bytes() -> None
     t["dir"] = Dir(0)
     t["Dir\udcfe"] = Dir(0)
     assert t.listdir() == [*sorted(names, key=os.fsencode), "Dir\udcfe", "dir"]
+
+
+def test_put_files_writes_as_setting_each_path_does() -> None:
+    """Existing files rewritten, new names counted, a directory replaced by a file, the
+    last of two writes to one name kept, sizes beyond 64 bits: as tree[path] = File(...)."""
+    def base() -> FileTree:
+        t = FileTree()
+        t["out"] = Dir(1)
+        t["out/a"] = File(1, 1, 1)
+        t["out/d"] = Dir(1)
+        t["out/d/x"] = File(1, 1, 1)
+        return t
+
+    files = [("a", 2, 2, 2), ("b", 3, 3, 3), ("d", 4, 4, 4), ("b", 5, 5, 5), ("big", 1 << 70, 6, 6)]
+    expected = base()
+    for name, size, mtime, content in files:
+        expected[f"out/{name}"] = File(size, mtime, content)
+    got = base()
+    assert got.put_files("out", files) == 2  # "b" and "big"; "d" was there (as a directory)
+    assert got == expected
+
+
+def test_put_files_names_a_missing_parent_or_a_path_for_a_name() -> None:
+    t = FileTree()
+    t["f"] = File(1, 1, 1)
+    with pytest.raises(TreeError, match="'out': missing"):
+        t.put_files("out", [("a", 1, 1, 1)])
+    with pytest.raises(TreeError, match="'f': not a directory"):
+        t.put_files("f", [("a", 1, 1, 1)])
+    with pytest.raises(TreeError, match="'a/b': a file name, not a path"):
+        t.put_files(".", [("a/b", 1, 1, 1)])
