@@ -53,6 +53,35 @@ def test_benchmark_workload_gives_the_trace_of_full_runs():
     assert_same_as_full_runs(s)
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"topology": {"reverse_sidecar": {"interval": 20}}},  # Windows -> NFS runs: their copies' times
+        {"topology": {"sidecar_args": ["-avn", "/nfs-data/", "/windows-mount/"]}},  # a dry run settles nothing
+        {"windows": {"host": "linux", "files": 300, "mtime_resolution": 0.3}},  # 4.1 s is stored as 3.9 s
+        {"windows": {"host": "windows", "files": 300}},
+    ],
+    ids=["windows-to-nfs", "dry-run", "resolution-0.3s", "windows-host"],
+)
+def test_sidecar_variants_give_the_trace_of_full_runs(fields):
+    """Writes into a seeded Windows folder's directories and a folder of their own, with each
+    variant of the sidecars and the Windows volume that changes what a run settles."""
+    s = scenario_from_dict(
+        {
+            "name": "variants",
+            "seed": 9,
+            "duration": 400,
+            "windows": {"host": "linux", "files": 300},
+            "workloads": [
+                {"type": "writer", "rate": 3.0, "names": 500, "size": {"value": 4096}, "prefix": "data/d0001/"},
+                {"type": "writer", "rate": 1.0, "size": {"value": 40960}, "prefix": "out/x/"},
+            ],
+            **fields,
+        }
+    )
+    assert_same_as_full_runs(s)
+
+
 @FAST
 @given(scenario=ns.scenarios(max_duration=400), data=st.data())
 def test_any_scenario_gives_the_trace_of_full_runs(scenario, data):

@@ -235,22 +235,25 @@ def test_a_settled_path_needs_no_look_from_the_next_run(case, seed, count, more,
 
 
 @pytest.mark.parametrize(
-    ("volume", "args", "settles"),
+    ("volume", "args", "mtime", "settles"),
     [
-        (Volume.linux(), ["-a"], True),
-        (Volume(mtime_resolution_ns=10**9), ["-a"], True),  # whole seconds: the same second
-        (Volume.fat(), ["-a"], False),  # 3 s is stored as 2 s: the next run sends it again
-        (Volume(mtime_resolution_ns=10**9), ["-a", "--modify-window=-1"], False),  # exact times compared
-        (Volume.windows_9p(), ["-a"], False),  # times cannot be set
-        (Volume.linux(), ["-rlpgoD"], False),  # no -t: the copy is stamped now
+        (Volume.linux(), ["-a"], 3_000_000_005, True),
+        (Volume(mtime_resolution_ns=10**9), ["-a"], 3_000_000_005, True),  # whole seconds: the same second
+        (Volume(mtime_resolution_ns=10**8), ["-a"], 4_100_000_005, True),  # tenths divide a second
+        (Volume.fat(), ["-a"], 3_000_000_005, False),  # 3 s is stored as 2 s: the next run sends it again
+        (Volume(mtime_resolution_ns=3 * 10**8), ["-a"], 4_100_000_005, False),  # stored as 3.9 s
+        (Volume(mtime_resolution_ns=10**9), ["-a", "--modify-window=-1"], 3_000_000_005, False),  # exact times
+        (Volume.windows_9p(), ["-a"], 3_000_000_005, False),  # times cannot be set
+        (Volume.linux(), ["-rlpgoD"], 3_000_000_005, False),  # no -t: the copy is stamped now
+        (Volume.linux(), ["-a", "-n"], 3_000_000_005, False),  # a dry run writes nothing
     ],
 )
-def test_a_sent_file_is_settled_only_where_the_next_run_would_find_it_unchanged(volume, args, settles):
+def test_a_sent_file_is_settled_only_where_the_next_run_would_find_it_unchanged(volume, args, mtime, settles):
     src = FileTree()
     src["a"] = File(1, 2 * 10**9, 1)
-    first = _run(src, FileTree(), args, dst_volume=volume)
+    first = _run(src, FileTree(), [a for a in args if a != "-n"], dst_volume=volume)
     assert first is not None and first.dst is not None
-    src["a"] = File(1, 3 * 10**9 + 5, 2)
+    src["a"] = File(1, mtime, 2)
     run = _run(src, first.dst, args, dst_volume=volume, changed=["a"])
     assert run is not None and run.dst is not None
     assert run.transferred == ("a",)

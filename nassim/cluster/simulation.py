@@ -496,8 +496,11 @@ class Simulation:
             result.stats, scanned=windows.entries, dst_stat=max(result.stats.dst_stat, windows.entries)
         )
         duration = self.init_cost.seconds(charged)
+        scan_first = duration - self.init_cost.work_seconds(charged)
         st.runs += 1
-        self.record_run(st, pod, c.name, result, duration, side="nfs", t0=t0, scanned=charged.scanned)
+        self.record_run(
+            st, pod, c.name, result, duration, side="nfs", t0=t0, scanned=charged.scanned, scan_first=scan_first
+        )
         self.changed_by_run(st, export, result, st.pending_rev if pod is st.pod else None)
         return result, duration
 
@@ -538,9 +541,12 @@ class Simulation:
         base: float = 0.0,
         t0: float | None = None,
         scanned: int | None = None,
+        scan_first: float | None = None,
     ) -> None:
         """Record one run; ``scanned`` is the scan it was charged (default: what the engine
-        looked at), the whole source for a sidecar's run whatever the incremental path visited."""
+        looked at), the whole source for a sidecar's run whatever the incremental path visited.
+        A Windows -> NFS sidecar's run pays its start-up and that whole scan (``scan_first``
+        seconds) before its first transfer, as the NFS -> Windows one does (``base``)."""
         t0 = self.env.now if t0 is None else t0
         st_runs = st.runs
         torn = set(torn)
@@ -564,8 +570,14 @@ class Simulation:
             if side == "windows":
                 self.measure_latencies(pod.server, result, t0, base)
             return
+        init = self.init_cost
         for tr in result.transfers:
-            when = t0 + (self.elapsed(tr.done, base) if side == "windows" else self.init_cost.seconds(tr.done))
+            if side == "windows":
+                when = t0 + self.elapsed(tr.done, base)
+            elif scan_first is None:
+                when = t0 + init.seconds(tr.done)
+            else:
+                when = t0 + scan_first + init.work_seconds(tr.done)
             content = tr.content if isinstance(tr.content, int) else -1
             self.record(
                 FileSynced(when, pod.server, side, tr.path, tr.size, content, container, st_runs, tr.path in torn)

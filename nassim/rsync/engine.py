@@ -278,10 +278,15 @@ class _Run:
         )
         # A file sent with its time set passes the quick check from then on (same size; the
         # stored time within the same second as the source's), and so does each directory
-        # whose time fix_dir_times() sets: the volume stores times to the second or finer,
-        # sets them, and --modify-window is not negative. Such a sent file is settled.
+        # whose time fix_dir_times() sets: the run writes (no --dry-run), the volume sets
+        # times and stores them in steps that divide a second (so a stored time never falls
+        # into the second before), and --modify-window is not negative. Such a file is settled.
         self.settles = (
-            opts.times and vol.can_set_times and vol.mtime_resolution_ns <= 1_000_000_000 and opts.modify_window >= 0
+            opts.times
+            and not opts.dry_run
+            and vol.can_set_times
+            and 1_000_000_000 % vol.mtime_resolution_ns == 0
+            and opts.modify_window >= 0
         )
         # Itemize flags of a changed file by [size differs][mtime differs] (sync_file).
         t = "t" if opts.times else "T"
