@@ -607,18 +607,15 @@ class _DirNode:
             self._ints[2 * i] = size
             self._ints[2 * i + 1] = mtime
 
-    def set_file(self, name: str, size: int, mtime_ns: int, content: object) -> None:
-        """``set(name, File(size, mtime_ns, content))`` with no File made (the rsync
-        engine writes each file it sends this way)."""
-        i = self._index.get(name)
-        if i is None or not (_INT64_MIN <= size <= _INT64_MAX and _INT64_MIN <= mtime_ns <= _INT64_MAX):
-            self.set(name, _file(size, mtime_ns, content))
-            return
+    def set_slot(self, i: int, size: int, mtime_ns: int, content: object) -> None:
+        """Rewrite the file in slot ``i`` of the columns (``size`` and ``mtime_ns`` in 64 bits):
+        how the rsync engine writes a file it sends and a simulator's writer a file it writes."""
         if self._shared & _SHARED_COLUMNS:
             self._own(index=False)
         self._items[i] = content
-        self._ints[2 * i] = size
-        self._ints[2 * i + 1] = mtime_ns
+        ints = self._ints
+        ints[2 * i] = size
+        ints[2 * i + 1] = mtime_ns
 
     def delete(self, name: str) -> None:
         """Remove the child ``name`` (KeyError if there is none)."""
@@ -781,13 +778,7 @@ class FileTree:
                         new += 1
                 node.set(name, _file(size, mtime_ns, content))
                 continue
-            # node.set_file() of a file in the columns, inlined: a writer's every write comes here.
-            if node._shared & _SHARED_COLUMNS:
-                node._own(index=False)
-            node._items[i] = content
-            ints = node._ints
-            ints[2 * i] = size
-            ints[2 * i + 1] = mtime_ns
+            node.set_slot(i, size, mtime_ns, content)
         return new
 
     def __delitem__(self, path: str) -> None:

@@ -20,7 +20,6 @@ from nassim.errors import RsyncOptionError
 from nassim.rsync.filters import Filter, compile_excludes
 from nassim.rsync.options import RsyncOptions, parse_args
 from nassim.tree import (
-    _SHARED_COLUMNS,
     Digest,
     File,
     FileTree,
@@ -635,15 +634,9 @@ class _Run:
                             if settles:
                                 settled.append(crel)
                             if write:
-                                # put() of a file over the file ``name`` (no journal outside a dry run):
-                                # dnode.set_file() into slot j; --inplace rewrites it where it is, and
-                                # the directory's mtime stays.
-                                if dnode._shared & _SHARED_COLUMNS:
-                                    dnode._own(index=False)
-                                dnode._items[j] = v
-                                dints = dnode._ints
-                                dints[2 * j] = size
-                                dints[2 * j + 1] = out
+                                # put() of a file over the file ``name`` (no journal outside a dry
+                                # run); --inplace rewrites it where it is, and the directory's mtime stays.
+                                dnode.set_slot(j, size, out, v)
                                 if not inplace:
                                     dnode.mtime_ns = now
                             continue
