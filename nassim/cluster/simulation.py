@@ -464,7 +464,10 @@ class Simulation:
             duration = max(kill - t0, 0.0)
         st.runs += 1
         scanned = max(result.stats.scanned, export.entries)
-        self.record_run(st, pod, c.name, result, duration, side="windows", torn=torn, base=base, t0=t0, scanned=scanned)
+        scan_first = base + self.sidecar_cost.startup_s  # elapsed() before the first transfer
+        self.record_run(
+            st, pod, c.name, result, duration, side="windows", torn=torn, t0=t0, scanned=scanned, scan_first=scan_first
+        )
         # What the run settled needs no look from this sidecar's next run, unless the run
         # was a deleted pod's: the replacement's sidecar syncs another export (§1).
         self.changed_by_run(st, windows, result, st.pending if pod is st.pod else None)
@@ -538,15 +541,14 @@ class Simulation:
         *,
         side: str,
         torn: Iterable[str] = (),
-        base: float = 0.0,
         t0: float | None = None,
         scanned: int | None = None,
         scan_first: float | None = None,
     ) -> None:
         """Record one run; ``scanned`` is the scan it was charged (default: what the engine
-        looked at), the whole source for a sidecar's run whatever the incremental path visited.
-        A Windows -> NFS sidecar's run pays its start-up and that whole scan (``scan_first``
-        seconds) before its first transfer, as the NFS -> Windows one does (``base``)."""
+        looked at). A sidecar's run is charged its whole source, whatever the incremental path
+        visited, and pays its start-up and that scan (``scan_first`` seconds) before its first
+        transfer; an init container's run (None) pays its scan as it goes."""
         t0 = self.env.now if t0 is None else t0
         st_runs = st.runs
         torn = set(torn)
@@ -568,22 +570,20 @@ class Simulation:
         )
         if self.summary:
             if side == "windows":
-                self.measure_latencies(pod.server, result, t0, base)
+                assert scan_first is not None
+                self.measure_latencies(pod.server, result, t0, scan_first)
             return
-        init = self.init_cost
+        cost = self.sidecar_cost if side == "windows" else self.init_cost
         for tr in result.transfers:
-            if side == "windows":
-                when = t0 + self.elapsed(tr.done, base)
-            elif scan_first is None:
-                when = t0 + init.seconds(tr.done)
-            else:
-                when = t0 + scan_first + init.work_seconds(tr.done)
+            # scan_first + work, in that order: the floats of elapsed() for a sidecar's run.
+            done = tr.done
+            when = t0 + (cost.seconds(done) if scan_first is None else scan_first + cost.work_seconds(done))
             content = tr.content if isinstance(tr.content, int) else -1
             self.record(
                 FileSynced(when, pod.server, side, tr.path, tr.size, content, container, st_runs, tr.path in torn)
             )
 
-    def measure_latencies(self, server: str, result: RsyncResult, t0: float, base: float) -> None:
+    def measure_latencies(self, server: str, result: RsyncResult, t0: float, scan_first: float) -> None:
         """Summary mode: each write whose exact content a sidecar run copied gets its latency."""
         unsynced = self.servers[server].unsynced
         if not unsynced:
@@ -592,7 +592,7 @@ class Simulation:
         # (so the same floats): this runs once per write of a month-long run.
         cost = self.sidecar_cost
         src, dst = cost.src, cost.dst
-        head = base + cost.startup_s
+        head = scan_first
         per_byte, per_create, per_delete = src.byte_s + dst.byte_s, dst.create_s, dst.delete_s
         latencies = self.latencies
         for tr in result.transfers:
@@ -614,36 +614,33 @@ class Simulation:
         that ran, leaves out the paths it settled (``RsyncResult.settled``). One pass over the
         itemized lines: they are one per write."""
         side.forget_dirs()
-        pending, pending_rev = st.pending, st.pending_rev
         entries = side.entries
-        files: list[str] = []
+        names: list[str] = []
         for line in result.itemized:
             if line[1] == "f":
                 # A regular file's line (``>f``, ``cf``, ``.f``): most of them, one per write.
                 if line[2] == "+":
                     entries += 1
-                files.append(line[12:])
+                names.append(line[12:])
                 continue
             if line.startswith("*deleting"):
                 entries -= 1
                 continue
-            if line[2:11] == "+++++++++" and line[1] in "fdL" and not line.endswith(" ./"):
+            if line[2:11] == "+++++++++" and line[1] in "dL" and not line.endswith(" ./"):
                 entries += 1
             name = line[12:]
             if line[1] == "L":
                 name = name.split(" -> ", 1)[0]
             name = name.rstrip("/")
             if name and name != ".":
-                pending[name] = None  # st.touch(name)
-                pending_rev[name] = None
-        fresh = dict.fromkeys(files)
-        for p in (pending, pending_rev) if st.server.reverse is not None else (pending,):
-            if p is own and result.settled:
-                settled = set(result.settled)
-                p.update(dict.fromkeys([f for f in files if f not in settled]))
-            else:
-                p.update(fresh)
+                names.append(name)
         side.entries = entries
+        settled = set(result.settled) if own is not None else set()
+        for pending in (st.pending, st.pending_rev) if st.server.reverse is not None else (st.pending,):
+            if pending is own and settled:
+                pending.update(dict.fromkeys([n for n in names if n not in settled]))
+            else:
+                pending.update(dict.fromkeys(names))
 
     def _next_seed(self) -> int:
         self._seq += 1

@@ -259,8 +259,7 @@ class _Run:
         if opts.modify_window == 0:
             self.same_time = self._same_second  # type: ignore[method-assign]
         self.dir_times = opts.times and not opts.omit_dir_times
-        self.exact_times = vol.can_set_times and vol.mtime_resolution_ns == 1  # stored_time(t) == t
-        # stored_time(t) is t - t % time_step where times can be set (time_step 0: they cannot).
+        # The volume's time step where times can be set (0: they cannot; see stored_time()).
         self.time_step = vol.mtime_resolution_ns if vol.can_set_times else 0
         # The incremental path decides two regular files from the columns with these
         # options (sync_changed_dir), and sends one with no File made when nothing in
@@ -321,9 +320,8 @@ class _Run:
 
     def stored_time(self, src_mtime: int) -> int:
         """The mtime an item ends with when rsync sets it to ``src_mtime``."""
-        if not self.vol.can_set_times:
-            return self.now
-        return self.vol.stored_mtime(src_mtime)
+        step = self.time_step
+        return src_mtime - src_mtime % step if step else self.now
 
     # --- the run ----------------------------------------------------------------
 
@@ -547,16 +545,7 @@ class _Run:
             # Share the source's columns: the next run compares this directory in C
             # (see _DirNode.unshared), and the two trees hold its files once.
             dnode.share_files(snode)
-        changed, ddirs = self.changed, dnode._dirs
-        for name in subdirs:
-            crel = f"{rel}/{name}" if rel else name
-            dchild = ddirs.get(name)
-            if dchild is not None:
-                # sync_entry() for a directory that exists on both sides, inlined.
-                stats["dst_stat"] += 1
-                self.sync_dir(sdirs[name], dchild, crel, is_new=False, full=full or crel in changed)
-            else:
-                self.sync_entry(name, sdirs[name], dnode, rel, full or crel in changed)
+        self.sync_subdirs(snode, dnode, rel, subdirs, full)
 
     def sync_changed_dir(self, snode: _DirNode, dnode: _DirNode, rel: str) -> None:
         """``sync_dir(full=False)`` of a directory both sides hold: the incremental path,
@@ -655,19 +644,21 @@ class _Run:
                 self.sync_file(name, child, dnode, crel, None if dcur is None else name, dcur)
             else:
                 self.sync_entry(name, child, dnode, rel)
-        changed, ddirs = self.changed, dnode._dirs
+        self.sync_subdirs(snode, dnode, rel, subdirs, False)
+
+    def sync_subdirs(self, snode: _DirNode, dnode: _DirNode, rel: str, subdirs: list[str], full: bool) -> None:
+        """The subdirectories ``subdirs`` of ``rel``, after its files: each whole (``full``, or
+        a changed path itself), or through the incremental path."""
+        changed, sdirs, ddirs = self.changed, snode._dirs, dnode._dirs
         for name in subdirs:
             crel = f"{rel}/{name}" if rel else name
             dchild = ddirs.get(name)
             if dchild is not None:
                 # sync_entry() for a directory that exists on both sides, inlined.
-                stats["dst_stat"] += 1
-                if crel in changed:
-                    self.sync_dir(sdirs[name], dchild, crel, is_new=False)
-                else:
-                    self.sync_changed_dir(sdirs[name], dchild, crel)
+                self.stats["dst_stat"] += 1
+                self.sync_dir(sdirs[name], dchild, crel, is_new=False, full=full or crel in changed)
             else:
-                self.sync_entry(name, sdirs[name], dnode, rel, crel in changed)
+                self.sync_entry(name, sdirs[name], dnode, rel, full or crel in changed)
 
     def excluded(self, rel: str, name: str, is_dir: bool) -> bool:
         if not self.filtering:
@@ -993,7 +984,7 @@ class _Run:
         stats["transferred"] += 1
         stats["bytes"] += data.size
         # §12: the destination gets the scan-time mtime even if the data read later was newer.
-        mtime = (s.mtime_ns if self.exact_times else self.stored_time(s.mtime_ns)) if o.times else self.now
+        mtime = self.stored_time(s.mtime_ns) if o.times else self.now
         if self.vol.owners is OwnerSupport.FAIL and (o.owner or o.group):
             # §13: chown fails on the temp file; the rest of its attributes are skipped.
             self.error(
