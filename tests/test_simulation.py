@@ -1,5 +1,6 @@
 """The fake cluster: pods, sidecars, workloads and faults in virtual time."""
 
+import datetime as dt
 import itertools
 import math
 import os
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nassim.cluster import sidecar_backoff, simulate
+from nassim.cluster.simulation import time_of_day
 from nassim.metrics import write_fates
 from nassim.report import build_report
 from nassim.scenario import load_scenario, scenario_from_dict
@@ -45,6 +49,23 @@ def test_sidecar_logs_the_real_banner_and_run_lines():
     ]
     runs = lines[3:]
     assert runs and all(x.startswith("[09:") and " Synced to Windows in " in x and x.endswith("s") for x in runs)
+
+
+def _date_prints(ns: int) -> str:
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).strftime("%H:%M:%S")
+
+
+@pytest.mark.parametrize("second", [0, 59, 86_399, 1_764_115_199, 4_102_444_799])
+@pytest.mark.parametrize("within", [0, 1, 999_998_999, 999_999_000, 999_999_499, 999_999_500, 999_999_999])
+def test_log_clock_reads_as_datetime_prints_it_at_a_seconds_edges(second: int, within: int) -> None:
+    """The float datetime is given rounds up to the next second within half a microsecond of it."""
+    ns = second * 1_000_000_000 + within
+    assert time_of_day(ns) == _date_prints(ns)
+
+
+@given(st.integers(min_value=-(2**62), max_value=2**62))
+def test_log_clock_reads_as_datetime_prints_it(ns: int) -> None:
+    assert time_of_day(ns) == _date_prints(ns)
 
 
 def test_sidecar_period_is_interval_plus_run_time():

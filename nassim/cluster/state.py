@@ -40,7 +40,10 @@ class Side:
 
     def ensure_dirs(self, path: str, mtime_ns: int) -> list[str]:
         """Create the missing parents of ``path``; return the ones created."""
-        head = path.rpartition("/")[0]
+        return self.ensure_dir(path.rpartition("/")[0], mtime_ns)
+
+    def ensure_dir(self, head: str, mtime_ns: int) -> list[str]:
+        """Create the directory ``head`` (``""``: the root) and its missing parents; return the ones created."""
         if not head or head in self._dirs:
             return []
         created: list[str] = []

@@ -12,7 +12,7 @@ import random
 import string
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import attrs
 
@@ -75,9 +75,12 @@ class RsyncStats:
     attr_updates: int = 0  # items whose attributes alone changed
 
 
-@attrs.frozen
-class Transfer:
-    """One file whose data the run wrote, and the run's progress once it was written."""
+class Transfer(NamedTuple):
+    """One file whose data the run wrote, and the run's progress once it was written.
+
+    A named tuple rather than an attrs class: the engine makes one per file it sends
+    (millions in a month-long simulation), and a tuple is made several times faster.
+    """
 
     path: str
     size: int
@@ -122,22 +125,16 @@ class RsyncResult:
 
 _MISSING = object()
 _new_object = object.__new__
-# The attributes' setters, in the fields' order: a Transfer is made once per file sent (and
-# an RsyncStats too, for a read_source), without attrs' frozen __init__ (see nassim.tree._file).
+# RsyncStats' setters, in the fields' order: one is made per file sent to a read_source,
+# without attrs' frozen __init__ (see nassim.tree._file).
 _STATS_FIELDS = tuple(a.name for a in attrs.fields(RsyncStats))
 _s0, _s1, _s2, _s3, _s4, _s5, _s6 = (RsyncStats.__dict__[f].__set__ for f in _STATS_FIELDS)
-_t0, _t1, _t2, _t3, _t4 = (Transfer.__dict__[a.name].__set__ for a in attrs.fields(Transfer))
+_new_tuple = tuple.__new__
 
 
 def _transfer(path: str, size: int, content: object, mtime_ns: int, counts: tuple[int, ...]) -> Transfer:
-    """Transfer(path, size, content, mtime_ns, counts), a third faster."""
-    t = _new_object(Transfer)
-    _t0(t, path)
-    _t1(t, size)
-    _t2(t, content)
-    _t3(t, mtime_ns)
-    _t4(t, counts)
-    return t
+    """Transfer(path, size, content, mtime_ns, counts), without the Python-level __new__."""
+    return _new_tuple(Transfer, (path, size, content, mtime_ns, counts))
 
 
 class _Stop(Exception):
@@ -476,9 +473,7 @@ class _Run:
 
     # --- directories ------------------------------------------------------------
 
-    def sync_dir(
-        self, snode: _DirNode, dnode: _DirNode, rel: str, *, is_new: bool, full: bool = True
-    ) -> None:
+    def sync_dir(self, snode: _DirNode, dnode: _DirNode, rel: str, *, is_new: bool, full: bool = True) -> None:
         """Process directory ``rel`` (``""`` is the transfer root): its own line,
         deletions, files, then subdirectories. ``full=False`` (the incremental
         path) looks only at the children named in ``self.visit``."""
@@ -570,10 +565,9 @@ class _Run:
         only = self.visit.get(rel, ())
         sfiles, sdirs = snode._index, snode._dirs
         names: list[str]
-        if len(only) == 1:
-            # Most directories of an incremental run hold one changed path.
-            (one,) = only
-            names = [one] if one in sfiles or one in sdirs else []
+        if len(only) <= 1:
+            # Most directories of an incremental run hold one changed path (or none: the root).
+            names = [one for one in only if one in sfiles or one in sdirs]
         else:
             names = snode.ordered([n for n in only if n in sfiles or n in sdirs])
         if self.filtering:
@@ -581,11 +575,14 @@ class _Run:
         if o.delete is not None and o.delete != "before":
             self.delete_in_dir(snode, dnode, rel, only)
         subdirs: list[str] = []
-        plain = self.vol.case_sensitive
         column_quick, same_time = self.column_quick, self.same_time
         plain_send, windows_names, change_flags = self.plain_send, self.vol.windows_names, self.change_flags
         itemized, transfers, now, settles, settled = self.itemized, self.transfers, self.now, self.settles, self.settled
         step, times, write, inplace = self.time_step, o.times, not o.dry_run, o.inplace
+        second = o.modify_window == 0
+        # The counters in locals, in RsyncStats' order: the loop below moves the first four.
+        # ``stats`` gets them back before anything else reads or moves them (the slow path).
+        scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates = stats.values()
         for name in names:
             if name in sdirs:
                 subdirs.append(name)
@@ -603,23 +600,35 @@ class _Run:
                     if v is w and size == dsize and mtime == dmtime:
                         continue  # the destination holds it as it is here
                     # sync_entry() for a file the destination holds under its own name.
-                    stats["dst_stat"] += 1
-                    stats["scanned"] += 1
+                    dst_stat += 1
+                    scanned += 1
                     crel = f"{rel}/{name}" if rel else name
                     if column_quick:
                         # sync_file() for two regular files, without --checksum,
                         # --ignore-times, --size-only, --update or --ignore-existing.
-                        same = same_time(mtime, dmtime)  # symmetric
+                        # same_time(), symmetric; for the default --modify-window=0, inlined.
+                        same = mtime // 1_000_000_000 == dmtime // 1_000_000_000 if second else same_time(mtime, dmtime)
                         if size == dsize and same:
                             continue  # unchanged: no time to set
                         if plain_send and not (windows_names and windows_name_problem(name)):
                             # transfer() of a file the destination holds under ``name``, from the
                             # columns, when nothing can get in the way (``self.plain_send``).
                             itemized.append(f">f{change_flags[size != dsize][not same]} {crel}")
-                            stats["transferred"] += 1
-                            stats["bytes"] += size
+                            transferred += 1
+                            nbytes += size
                             out = (mtime - mtime % step if step else now) if times else now  # stored_time()
-                            transfers.append(_transfer(crel, size, v, out, tuple(stats.values())))
+                            transfers.append(
+                                _new_tuple(
+                                    Transfer,
+                                    (
+                                        crel,
+                                        size,
+                                        v,
+                                        out,
+                                        (scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates),
+                                    ),
+                                )
+                            )
                             if settles:
                                 settled.append(crel)
                             if write:
@@ -629,22 +638,47 @@ class _Run:
                                 if not inplace:
                                     dnode.mtime_ns = now
                             continue
+                    stats["scanned"], stats["dst_stat"], stats["transferred"], stats["bytes"] = (
+                        scanned,
+                        dst_stat,
+                        transferred,
+                        nbytes,
+                    )
                     self.sync_file(name, _file(size, mtime, v), dnode, crel, name, _file(dsize, dmtime, w))
+                    scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates = stats.values()
                     continue
-            child, dcur = snode.pair(name, dnode)
-            if child is None:
-                continue  # the destination holds it as it is here (see _DirNode.pair)
-            if type(child) is Symlink and child == dcur and o.links:
-                continue
-            if type(child) is File and plain:
-                # sync_entry() for a file on a case-sensitive volume, inlined: this loop is hot.
-                stats["dst_stat"] += 1
-                stats["scanned"] += 1
-                crel = f"{rel}/{name}" if rel else name
-                self.sync_file(name, child, dnode, crel, None if dcur is None else name, dcur)
-            else:
-                self.sync_entry(name, child, dnode, rel)
+            stats["scanned"], stats["dst_stat"], stats["transferred"], stats["bytes"] = (
+                scanned,
+                dst_stat,
+                transferred,
+                nbytes,
+            )
+            self.sync_named(snode, dnode, rel, name)
+            scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates = stats.values()
+        stats["scanned"], stats["dst_stat"], stats["transferred"], stats["bytes"] = (
+            scanned,
+            dst_stat,
+            transferred,
+            nbytes,
+        )
         self.sync_subdirs(snode, dnode, rel, subdirs, False)
+
+    def sync_named(self, snode: _DirNode, dnode: _DirNode, rel: str, name: str) -> None:
+        """``sync_changed_dir``'s look at the non-directory ``name`` outside its column fast path."""
+        child, dcur = snode.pair(name, dnode)
+        if child is None:
+            return  # the destination holds it as it is here (see _DirNode.pair)
+        if type(child) is Symlink and child == dcur and self.o.links:
+            return
+        if type(child) is File and self.vol.case_sensitive:
+            # sync_entry() for a file on a case-sensitive volume, inlined: this path is hot.
+            stats = self.stats
+            stats["dst_stat"] += 1
+            stats["scanned"] += 1
+            crel = f"{rel}/{name}" if rel else name
+            self.sync_file(name, child, dnode, crel, None if dcur is None else name, dcur)
+        else:
+            self.sync_entry(name, child, dnode, rel)
 
     def sync_subdirs(self, snode: _DirNode, dnode: _DirNode, rel: str, subdirs: list[str], full: bool) -> None:
         """The subdirectories ``subdirs`` of ``rel``, after its files: each whole (``full``, or
@@ -881,9 +915,7 @@ class _Run:
 
     # --- regular files (§4, §5) ----------------------------------------------------
 
-    def sync_file(
-        self, name: str, s: File, dparent: _DirNode, rel: str, existing: str | None, dcur: object
-    ) -> None:
+    def sync_file(self, name: str, s: File, dparent: _DirNode, rel: str, existing: str | None, dcur: object) -> None:
         o = self.o
         if dcur is None:
             if o.existing:
@@ -987,9 +1019,7 @@ class _Run:
         mtime = self.stored_time(s.mtime_ns) if o.times else self.now
         if self.vol.owners is OwnerSupport.FAIL and (o.owner or o.group):
             # §13: chown fails on the temp file; the rest of its attributes are skipped.
-            self.error(
-                f'rsync: [receiver] chown "{self.full(_tmp_rel(rel))}" failed: Operation not permitted (1)'
-            )
+            self.error(f'rsync: [receiver] chown "{self.full(_tmp_rel(rel))}" failed: Operation not permitted (1)')
             mtime = self.now
         self.transfers.append(_transfer(rel, data.size, data.content, mtime, tuple(self.stats.values())))
         if not o.dry_run:
@@ -1045,10 +1075,7 @@ class _Run:
         # §11: --inplace rewrites an existing file's data where it is; no entry is created
         # or renamed in the directory, so the kernel leaves the directory's mtime alone.
         in_place = (
-            self.o.inplace
-            and existing == name
-            and isinstance(entry, File)
-            and isinstance(dparent.get(name), File)
+            self.o.inplace and existing == name and isinstance(entry, File) and isinstance(dparent.get(name), File)
         )
         if existing is not None and existing != name:
             self.del_child(dparent, existing)
@@ -1084,9 +1111,7 @@ class _Run:
             self.messages.append("IO error encountered -- skipping file deletion")
             self.io_warned = True
 
-    def delete_in_dir(
-        self, snode: _DirNode, dnode: _DirNode, rel: str, only: Collection[str] | None = None
-    ) -> None:
+    def delete_in_dir(self, snode: _DirNode, dnode: _DirNode, rel: str, only: Collection[str] | None = None) -> None:
         """Delete destination entries of ``rel`` that the source list lacks (reverse order);
         with ``only``, just those of these names (the incremental path)."""
         if self.io_error and self.o.delete != "after":
@@ -1098,9 +1123,7 @@ class _Run:
         # Not in the sender's list: absent from the source, or excluded there.
         sfiles, sdirs = snode._index, snode.dirs
         if self.filtering:
-            extra = [
-                n for n in pool if (n not in sfiles and n not in sdirs) or self.excluded(rel, n, n in sdirs)
-            ]
+            extra = [n for n in pool if (n not in sfiles and n not in sdirs) or self.excluded(rel, n, n in sdirs)]
         else:
             extra = [n for n in pool if n not in sfiles and n not in sdirs]
         dnames = [n for n in dnode.ordered(extra) if not self.excluded(rel, n, dnode.isdir(n))]
