@@ -35,7 +35,7 @@ __all__ = ["LOCAL_DISK", "NINEP_WINDOWS", "Calibration", "CostModel", "Medium", 
 
 
 def _nonneg(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:  # NaN too
         raise ValueError(f"{attribute.name!r} must be a number >= 0 (got {value!r})")
 
 

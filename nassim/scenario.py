@@ -59,7 +59,7 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: Any) -> 
 
 
 def _nonneg(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and value < 0:
+    if value is not None and not value >= 0:  # NaN too
         raise ValueError(f"{attribute.name!r} must be >= 0 (got {value!r})")
 
 

@@ -28,7 +28,8 @@ def test_slow_mount_costs_more_than_local_disk():
     assert CostModel(dst=NINEP_WINDOWS).seconds(stats) > CostModel(dst=LOCAL_DISK).seconds(stats)
 
 
-def test_negative_parameter_is_refused():
-    """Costs are durations: a negative one is an error naming the field."""
-    with pytest.raises(ValueError, match=r"'stat_s' must be a number >= 0 \(got -1\)"):
-        Medium(stat_s=-1, create_s=0, byte_s=0)
+@pytest.mark.parametrize(("value", "shown"), [(-1, "-1"), (float("nan"), "nan")])
+def test_negative_parameter_is_refused(value: float, shown: str) -> None:
+    """Costs are durations: a negative one (or NaN) is an error naming the field."""
+    with pytest.raises(ValueError, match=rf"'stat_s' must be a number >= 0 \(got {shown}\)"):
+        Medium(stat_s=value, create_s=0, byte_s=0)

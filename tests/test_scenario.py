@@ -41,6 +41,8 @@ def test_dump_round_trips_through_the_loader(tmp_path):
     [
         ("name: t\nduration: 100\nworkloads:\n  - type: writer\n    rate: -1\n",
          "workloads[0]: 'rate' must be > 0 (got -1.0)"),
+        ("name: t\nduration: 100\nworkloads:\n  - type: writer\n    stop: .nan\n",
+         "workloads[0]: 'stop' must be >= 0 (got nan)"),
         ("name: t\nduration: 100\nworkloads:\n  - type: writr\n",
          "workloads[0].type: 'writr' is not one of writer, deleter, renamer, windows-editor, reader"),
         ("name: t\nduraton: 100\n", "scenario: unknown field 'duraton' (did you mean 'duration'?)"),

@@ -1232,8 +1232,9 @@ def time_of_day(ns: int) -> str:
     prints, as ``datetime.fromtimestamp(ns / 1e9, tz=UTC).strftime("%H:%M:%S")`` gives it
     (once per sync run: integer arithmetic, a tenth of datetime's cost)."""
     secs, frac = divmod(ns, 1_000_000_000)
-    if ns < 0 or frac >= 999_999_000:
-        # Within a microsecond of the next second the float rounds up to it: let datetime decide.
+    if not 0 <= ns < 1 << 62 or frac >= 999_999_000:
+        # Within a microsecond of the next second the float rounds up to it (below 2**62 ns,
+        # the year 2116, ns / 1e9 is off by less than that): let datetime decide.
         return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).strftime("%H:%M:%S")
     m, s = divmod(secs % 86_400, 60)
     h, m = divmod(m, 60)
