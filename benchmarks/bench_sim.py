@@ -22,6 +22,9 @@ pins that equality). Batching never shrinks the baseline.
 
 Target on the 2-core reference machine: 30 days in at most 3x the bare loop.
 
+The column peak MB is the process's peak resident memory once the row's run is
+done (so with the default order, 1 day then 30, the last row is the 30-day run's).
+
 The last column, floor / bare, times the least work a write needs in plain
 Python with no model around it (its three random draws, a dict write for the
 export, a compare and a copy for the sync, its latency): how far below the bare
@@ -101,6 +104,16 @@ def floor_loop(writes: int, names: int = 1000) -> float:
     return time.perf_counter() - t0
 
 
+def peak_mb() -> float:
+    """The process's peak resident memory so far, in MB (NaN where ``resource`` is missing: Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return math.nan
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--days", type=float, nargs="+", default=[1, 30])
@@ -109,7 +122,7 @@ def main() -> int:
     days_list = [0.1, 1.0] if a.quick else a.days
     print(
         f"{'days':>6} {'events':>12} {'nassim s':>10} {'bare s':>8} {'ratio':>7} {'sim s / wall s':>15}"
-        f" {'floor / bare':>13}"
+        f" {'peak MB':>8} {'floor / bare':>13}"
     )
     for days in days_list:
         sim = Simulation(scenario(days), summary=True)
@@ -117,12 +130,13 @@ def main() -> int:
         t0 = time.perf_counter()
         sim.run()
         wall = time.perf_counter() - t0
+        peak = peak_mb()
         events = sim.events + sim.batched_events  # what the event-per-write path schedules
         bare = bare_loop(events)
         floor = floor_loop(sim.batched_events)
         print(
             f"{days:>6g} {events:>12,} {wall:>10.2f} {bare:>8.2f} {wall / bare:>7.2f} {days * 86_400 / wall:>15,.0f}"
-            f" {floor / bare:>13.2f}"
+            f" {peak:>8,.0f} {floor / bare:>13.2f}"
         )
     return 0
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import sys
 from collections.abc import Generator, Iterable
 from typing import Any
 
@@ -563,7 +564,8 @@ class Simulation:
                 result.stats.bytes,
                 result.stats.scanned if scanned is None else scanned,
                 result.stats.deleted,
-                result.itemized,
+                # One string per distinct line (a month of runs repeats the same few thousand).
+                tuple(map(sys.intern, result.itemized)),
                 result.errors,
             )
         )
