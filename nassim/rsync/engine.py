@@ -579,9 +579,8 @@ class _Run:
         plain_send, windows_names, change_flags = self.plain_send, self.vol.windows_names, self.change_flags
         itemized, transfers, now, settles, settled = self.itemized, self.transfers, self.now, self.settles, self.settled
         step, times, write, inplace = self.time_step, o.times, not o.dry_run, o.inplace
-        second = o.modify_window == 0
         # The counters in locals, in RsyncStats' order: the loop below moves the first four.
-        # ``stats`` gets them back before anything else reads or moves them (the slow path).
+        # ``stats`` gets them back before anything else reads or moves them (the slow paths).
         scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates = stats.values()
         for name in names:
             if name in sdirs:
@@ -606,8 +605,7 @@ class _Run:
                     if column_quick:
                         # sync_file() for two regular files, without --checksum,
                         # --ignore-times, --size-only, --update or --ignore-existing.
-                        # same_time(), symmetric; for the default --modify-window=0, inlined.
-                        same = mtime // 1_000_000_000 == dmtime // 1_000_000_000 if second else same_time(mtime, dmtime)
+                        same = same_time(mtime, dmtime)  # symmetric
                         if size == dsize and same:
                             continue  # unchanged: no time to set
                         if plain_send and not (windows_names and windows_name_problem(name)):
@@ -617,18 +615,8 @@ class _Run:
                             transferred += 1
                             nbytes += size
                             out = (mtime - mtime % step if step else now) if times else now  # stored_time()
-                            transfers.append(
-                                _new_tuple(
-                                    Transfer,
-                                    (
-                                        crel,
-                                        size,
-                                        v,
-                                        out,
-                                        (scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates),
-                                    ),
-                                )
-                            )
+                            counts = (scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates)
+                            transfers.append(_new_tuple(Transfer, (crel, size, v, out, counts)))  # _transfer()
                             if settles:
                                 settled.append(crel)
                             if write:
@@ -638,29 +626,14 @@ class _Run:
                                 if not inplace:
                                     dnode.mtime_ns = now
                             continue
-                    stats["scanned"], stats["dst_stat"], stats["transferred"], stats["bytes"] = (
-                        scanned,
-                        dst_stat,
-                        transferred,
-                        nbytes,
-                    )
+                    stats.update(scanned=scanned, dst_stat=dst_stat, transferred=transferred, bytes=nbytes)
                     self.sync_file(name, _file(size, mtime, v), dnode, crel, name, _file(dsize, dmtime, w))
                     scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates = stats.values()
                     continue
-            stats["scanned"], stats["dst_stat"], stats["transferred"], stats["bytes"] = (
-                scanned,
-                dst_stat,
-                transferred,
-                nbytes,
-            )
+            stats.update(scanned=scanned, dst_stat=dst_stat, transferred=transferred, bytes=nbytes)
             self.sync_named(snode, dnode, rel, name)
             scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates = stats.values()
-        stats["scanned"], stats["dst_stat"], stats["transferred"], stats["bytes"] = (
-            scanned,
-            dst_stat,
-            transferred,
-            nbytes,
-        )
+        stats.update(scanned=scanned, dst_stat=dst_stat, transferred=transferred, bytes=nbytes)
         self.sync_subdirs(snode, dnode, rel, subdirs, False)
 
     def sync_named(self, snode: _DirNode, dnode: _DirNode, rel: str, name: str) -> None:
@@ -671,7 +644,7 @@ class _Run:
         if type(child) is Symlink and child == dcur and self.o.links:
             return
         if type(child) is File and self.vol.case_sensitive:
-            # sync_entry() for a file on a case-sensitive volume, inlined: this path is hot.
+            # sync_entry() for a file on a case-sensitive volume, inlined (a writer's new files come this way).
             stats = self.stats
             stats["dst_stat"] += 1
             stats["scanned"] += 1
