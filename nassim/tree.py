@@ -601,11 +601,7 @@ class _DirNode:
             self._ints.append(size)
             self._ints.append(mtime)
         else:
-            if self._shared & _SHARED_COLUMNS:
-                self._own(index=False)
-            self._items[i] = item
-            self._ints[2 * i] = size
-            self._ints[2 * i + 1] = mtime
+            self.set_slot(i, size, mtime, item)
 
     def set_slot(self, i: int, size: int, mtime_ns: int, content: object) -> None:
         """Rewrite the file in slot ``i`` of the columns (``size`` and ``mtime_ns`` in 64 bits):

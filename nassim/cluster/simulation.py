@@ -614,11 +614,12 @@ class Simulation:
         that ran, leaves out the paths it settled (``RsyncResult.settled``). One pass over the
         itemized lines: they are one per write."""
         side.forget_dirs()
+        pendings = (st.pending, st.pending_rev) if st.server.reverse is not None else (st.pending,)
         settled, itemized = result.settled, result.itemized
         if len(settled) == len(itemized):
             # Every line is a settled file's: each one updated a file that was there (the engine
             # settles nothing else), so the entries stay, and ``own`` needs none of them.
-            for pending in (st.pending, st.pending_rev) if st.server.reverse is not None else (st.pending,):
+            for pending in pendings:
                 if pending is not own:
                     pending.update(dict.fromkeys(settled))
             return
@@ -644,7 +645,7 @@ class Simulation:
                 names.append(name)
         side.entries = entries
         done = set(settled) if own is not None else set()
-        for pending in (st.pending, st.pending_rev) if st.server.reverse is not None else (st.pending,):
+        for pending in pendings:
             if pending is own and done:
                 pending.update(dict.fromkeys([n for n in names if n not in done]))
             else:

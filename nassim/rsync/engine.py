@@ -129,12 +129,7 @@ _new_object = object.__new__
 # without attrs' frozen __init__ (see nassim.tree._file).
 _STATS_FIELDS = tuple(a.name for a in attrs.fields(RsyncStats))
 _s0, _s1, _s2, _s3, _s4, _s5, _s6 = (RsyncStats.__dict__[f].__set__ for f in _STATS_FIELDS)
-_new_tuple = tuple.__new__
-
-
-def _transfer(path: str, size: int, content: object, mtime_ns: int, counts: tuple[int, ...]) -> Transfer:
-    """Transfer(path, size, content, mtime_ns, counts), without the Python-level __new__."""
-    return _new_tuple(Transfer, (path, size, content, mtime_ns, counts))
+_new_tuple = tuple.__new__  # Transfer(...) without its Python-level __new__, in the hot loop
 
 
 class _Stop(Exception):
@@ -616,7 +611,7 @@ class _Run:
                             nbytes += size
                             out = (mtime - mtime % step if step else now) if times else now  # stored_time()
                             counts = (scanned, dst_stat, transferred, nbytes, deleted, created_dirs, attr_updates)
-                            transfers.append(_new_tuple(Transfer, (crel, size, v, out, counts)))  # _transfer()
+                            transfers.append(_new_tuple(Transfer, (crel, size, v, out, counts)))
                             if settles:
                                 settled.append(crel)
                             if write:
@@ -994,7 +989,7 @@ class _Run:
             # §13: chown fails on the temp file; the rest of its attributes are skipped.
             self.error(f'rsync: [receiver] chown "{self.full(_tmp_rel(rel))}" failed: Operation not permitted (1)')
             mtime = self.now
-        self.transfers.append(_transfer(rel, data.size, data.content, mtime, tuple(self.stats.values())))
+        self.transfers.append(Transfer(rel, data.size, data.content, mtime, tuple(self.stats.values())))
         if not o.dry_run:
             same = data is s and mtime == s.mtime_ns
             self.put(dparent, name, existing, s if same else File(data.size, mtime, data.content))
